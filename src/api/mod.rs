@@ -1,0 +1,11 @@
+//! The `SyncPipeline` custom resource: Rust types are the source of truth for the CRD YAML
+//! in `crds/`, its schema, CEL rules and printer columns.
+
+mod crd;
+pub mod duration;
+mod spec;
+mod status;
+
+pub use crd::{crd_yaml, CRD_PATH};
+pub use spec::*;
+pub use status::*;

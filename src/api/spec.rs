@@ -1,0 +1,520 @@
+//! The `SyncPipeline` custom resource: one store feeding one CRM.
+//!
+//! The doc comments on these types become the schema descriptions that `kubectl explain
+//! syncpipeline.spec…` shows, so they are written for the platform team reading them there.
+//! Validation lives in the schema itself (CEL rules and OpenAPI constraints) so that the API
+//! server rejects a bad manifest at `kubectl apply` time, before the operator ever sees it.
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::status::SyncPipelineStatus;
+
+/// Desired state of one store-to-CRM sync pipeline.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "syncline.dev",
+    version = "v1alpha1",
+    kind = "SyncPipeline",
+    plural = "syncpipelines",
+    singular = "syncpipeline",
+    shortname = "sp",
+    category = "syncline",
+    namespaced,
+    status = "SyncPipelineStatus",
+    derive = "PartialEq",
+    doc = "SyncPipeline runs one store-to-CRM sync: a webhook receiver, queue workers that write to the CRM, and a reconciliation poller.",
+    printcolumn(name = "Store", type_ = "string", json_path = ".spec.store.platform", description = "Store platform"),
+    printcolumn(name = "CRM", type_ = "string", json_path = ".spec.crm.platform", description = "CRM platform"),
+    printcolumn(name = "Workers", type_ = "integer", json_path = ".status.workers.readyReplicas", description = "Ready worker pods"),
+    printcolumn(name = "Lag", type_ = "integer", json_path = ".status.queue.lag", description = "Events waiting in the queue"),
+    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the pipeline is syncing"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+)]
+#[x_kube(
+    validation = Rule::new("self.store.platform == 'shopify' || !('carts' in self.objects)")
+        .message("spec.objects: carts (abandoned checkouts) is supported only when spec.store.platform is shopify")
+        .field_path(".objects"),
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncPipelineSpec {
+    /// The online store that events come from.
+    pub store: StoreSpec,
+
+    /// The CRM that records are written to.
+    pub crm: CrmSpec,
+
+    /// The Secret (in the pipeline's namespace) holding the credentials: webhookSecret,
+    /// webhookSecretPrevious (optional, for rotation), storeToken or
+    /// storeConsumerKey/storeConsumerSecret, crmToken, and redisUrl (optional).
+    pub secret_ref: SecretRef,
+
+    /// Which kinds of record to sync. Defaults to customers, orders and products; carts
+    /// (abandoned checkouts) must be asked for and need a Shopify store.
+    #[serde(default = "default_objects")]
+    #[schemars(length(min = 1))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub objects: Vec<ObjectKind>,
+
+    /// The reconciliation poll that catches whatever webhooks missed.
+    #[serde(default)]
+    pub polling: PollingSpec,
+
+    /// The Redis that holds the pipeline's queue, dedupe markers and cursors.
+    #[serde(default)]
+    pub redis: RedisSpec,
+
+    /// The webhook receiver Deployment.
+    #[serde(default)]
+    pub receiver: ReceiverSpec,
+
+    /// The worker Deployment, scaled from queue lag between minReplicas and maxReplicas.
+    #[serde(default)]
+    pub workers: WorkersSpec,
+
+    /// The CRM request budget shared by every worker of every pipeline writing to the same
+    /// CRM account. Set it a little under the account's real limit.
+    #[serde(default)]
+    pub crm_rate_limit: CrmRateLimit,
+
+    /// Running syncs; Paused stops workers and polling while the receiver keeps accepting
+    /// webhooks into the queue, so nothing is lost while paused.
+    #[serde(default)]
+    pub state: PipelineState,
+
+    /// What happens to the pipeline's Redis data (queue, dead letters, cursors) when the
+    /// SyncPipeline is deleted: Retain keeps it, Delete removes it.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// Where events come from.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.platform == oldSelf.platform")
+        .message("spec.store.platform is immutable: create a new SyncPipeline to sync another platform")
+        .field_path(".platform"),
+    validation = Rule::new("isURL(self.url) && url(self.url).getScheme() in ['http', 'https'] && url(self.url).getHostname() != ''")
+        .message("spec.store.url must be an absolute http(s) URL, such as https://acme.example")
+        .field_path(".url"),
+    validation = Rule::new("self.platform != 'shopify' || has(self.shopify)")
+        .message("spec.store.shopify (shopDomain) is required when spec.store.platform is shopify")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.platform != 'magento' || has(self.magento)")
+        .message("spec.store.magento (storeCode, webhooks) is required when spec.store.platform is magento")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.platform == 'shopify' || !has(self.shopify)")
+        .message("spec.store.shopify may be set only when spec.store.platform is shopify")
+        .field_path(".shopify"),
+    validation = Rule::new("self.platform == 'magento' || !has(self.magento)")
+        .message("spec.store.magento may be set only when spec.store.platform is magento")
+        .field_path(".magento"),
+    validation = Rule::new("self.platform == 'woocommerce' || !has(self.woocommerce)")
+        .message("spec.store.woocommerce may be set only when spec.store.platform is woocommerce")
+        .field_path(".woocommerce"),
+)]
+pub struct StoreSpec {
+    /// The store platform: shopify, woocommerce or magento. Immutable.
+    pub platform: StorePlatform,
+
+    /// The store's base URL, e.g. https://acme.example (for Shopify, the shop's admin host,
+    /// e.g. https://acme.myshopify.com).
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: String,
+
+    /// Shopify settings; required when platform is shopify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopify: Option<ShopifyOptions>,
+
+    /// WooCommerce settings; optional when platform is woocommerce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub woocommerce: Option<WooCommerceOptions>,
+
+    /// Magento 2 settings; required when platform is magento.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magento: Option<MagentoOptions>,
+}
+
+/// Supported store platforms.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum StorePlatform {
+    Shopify,
+    #[serde(rename = "woocommerce")]
+    WooCommerce,
+    Magento,
+}
+
+impl StorePlatform {
+    /// The lower-case name used in URLs (`/webhooks/<name>`), Redis keys and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopify => "shopify",
+            Self::WooCommerce => "woocommerce",
+            Self::Magento => "magento",
+        }
+    }
+}
+
+/// Shopify-specific settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopifyOptions {
+    /// The shop's permanent domain, e.g. acme.myshopify.com. Webhooks whose
+    /// X-Shopify-Shop-Domain names another shop are rejected.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"))]
+    pub shop_domain: String,
+
+    /// The Admin API version used for polling, e.g. 2025-07.
+    #[serde(default = "default_shopify_api_version")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-(01|04|07|10)$"))]
+    pub api_version: String,
+}
+
+/// WooCommerce-specific settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WooCommerceOptions {
+    /// Path of the WooCommerce REST API below the store URL.
+    #[serde(default = "default_woocommerce_api_path")]
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9/_.-]*$"))]
+    pub api_path: String,
+}
+
+impl Default for WooCommerceOptions {
+    fn default() -> Self {
+        Self { api_path: default_woocommerce_api_path() }
+    }
+}
+
+/// Magento 2 (Adobe Commerce) settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MagentoOptions {
+    /// The store view code used in REST paths (/rest/<storeCode>/V1/…).
+    #[serde(default = "default_magento_store_code")]
+    #[schemars(regex(pattern = r"^[a-z0-9_]+$"))]
+    pub store_code: String,
+
+    /// How webhooks are signed. Open-source Magento sends none by itself; they come from an
+    /// extension or from Adobe Commerce Webhooks.
+    pub webhooks: MagentoWebhooks,
+}
+
+/// The signature scheme of a Magento store's webhooks.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.scheme != 'adobe' || has(self.publicKey)")
+        .message("spec.store.magento.webhooks.publicKey (PEM) is required when scheme is adobe")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.scheme == 'adobe' || !has(self.publicKey)")
+        .message("spec.store.magento.webhooks.publicKey is used only with scheme adobe")
+        .field_path(".publicKey"),
+)]
+pub struct MagentoWebhooks {
+    /// standard (Standard Webhooks, recommended for an extension), hmac (HMAC-SHA256 of the
+    /// body in a header, as common extensions send it) or adobe (Adobe Commerce Webhooks,
+    /// RSA-SHA256 checked with publicKey).
+    pub scheme: MagentoWebhookScheme,
+
+    /// With scheme hmac: the header that carries the signature.
+    #[serde(default = "default_magento_signature_header")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9-]+$"))]
+    pub signature_header: String,
+
+    /// With scheme hmac: how the signature is encoded, hex or base64.
+    #[serde(default)]
+    pub signature_encoding: SignatureEncoding,
+
+    /// With scheme adobe: the PEM public key from the Adobe Commerce admin. Never fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^-----BEGIN PUBLIC KEY-----"))]
+    pub public_key: Option<String>,
+}
+
+/// Magento webhook signature schemes.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MagentoWebhookScheme {
+    Standard,
+    Hmac,
+    Adobe,
+}
+
+/// Encodings of an HMAC signature header.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+/// Where records go.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("isURL(self.url) && url(self.url).getScheme() in ['http', 'https'] && url(self.url).getHostname() != ''")
+        .message("spec.crm.url must be an absolute http(s) URL, such as https://api.hubapi.com")
+        .field_path(".url"),
+)]
+pub struct CrmSpec {
+    /// The CRM platform. Only hubspot today.
+    pub platform: CrmPlatform,
+
+    /// The CRM API base URL.
+    #[serde(default = "default_crm_url")]
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: String,
+
+    /// Names the CRM account for the shared rate limit: every pipeline with the same account
+    /// draws on one request budget. Defaults to the pipeline's namespace/name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._:/-]{1,128}$"))]
+    pub account: Option<String>,
+}
+
+/// Supported CRM platforms.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CrmPlatform {
+    Hubspot,
+}
+
+/// A Secret in the pipeline's namespace.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRef {
+    /// The Secret's name.
+    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Kinds of record a pipeline syncs.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectKind {
+    Customers,
+    Orders,
+    Products,
+    Carts,
+}
+
+/// Reconciliation polling.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("duration(self.interval) >= duration('10s')")
+        .message("spec.polling.interval must be at least 10s")
+        .field_path(".interval"),
+)]
+pub struct PollingSpec {
+    /// How often the poller reads objects updated since its cursor, as a duration such as
+    /// 30s, 5m or 1h30m. At least 10s.
+    #[serde(default = "default_poll_interval")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub interval: String,
+
+    /// How far each poll reaches back before its cursor, so that records written late with
+    /// an older timestamp are still seen.
+    #[serde(default = "default_poll_lookback")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    pub lookback: String,
+
+    /// Import history once, from this RFC 3339 time on (e.g. 2026-01-01T00:00:00Z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    pub backfill_since: Option<String>,
+}
+
+impl Default for PollingSpec {
+    fn default() -> Self {
+        Self {
+            interval: default_poll_interval(),
+            lookback: default_poll_lookback(),
+            backfill_since: None,
+        }
+    }
+}
+
+/// Redis connection.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.url.startsWith('redis://') || self.url.startsWith('rediss://')")
+        .message("spec.redis.url must start with redis:// or rediss:// (put a password in the Secret's redisUrl, not here)")
+        .field_path(".url"),
+)]
+pub struct RedisSpec {
+    /// The Redis URL, without a password; a password-protected Redis is given by the Secret's
+    /// redisUrl key instead.
+    #[serde(default = "default_redis_url")]
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: String,
+}
+
+impl Default for RedisSpec {
+    fn default() -> Self {
+        Self { url: default_redis_url() }
+    }
+}
+
+/// The webhook receiver.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiverSpec {
+    /// Receiver pods. Two or more keep webhooks flowing through a node drain.
+    #[serde(default = "default_receiver_replicas")]
+    #[schemars(range(min = 1, max = 50))]
+    pub replicas: i32,
+
+    /// CPU and memory for each receiver pod; sensible defaults when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for ReceiverSpec {
+    fn default() -> Self {
+        Self { replicas: default_receiver_replicas(), resources: None }
+    }
+}
+
+/// The workers and how they scale from queue lag.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.minReplicas <= self.maxReplicas")
+        .message("spec.workers.minReplicas must be less than or equal to spec.workers.maxReplicas")
+        .field_path(".minReplicas"),
+)]
+pub struct WorkersSpec {
+    /// Fewest worker pods while Running.
+    #[serde(default = "default_min_workers")]
+    #[schemars(range(min = 0, max = 100))]
+    pub min_replicas: i32,
+
+    /// Most worker pods during a spike. More workers never exceed the CRM rate limit: they
+    /// share one budget.
+    #[serde(default = "default_max_workers")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_replicas: i32,
+
+    /// Queue lag (events waiting) that one worker is expected to keep up with; the operator
+    /// asks for ceil(lag / targetLagPerWorker) workers.
+    #[serde(default = "default_target_lag")]
+    #[schemars(range(min = 1))]
+    pub target_lag_per_worker: i64,
+
+    /// How long lag must stay low before workers are removed, so a bursty store does not
+    /// make the Deployment flap.
+    #[serde(default = "default_scale_down_stabilization")]
+    #[schemars(range(min = 0, max = 3600))]
+    pub scale_down_stabilization_seconds: i32,
+
+    /// CPU and memory for each worker pod; sensible defaults when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+impl Default for WorkersSpec {
+    fn default() -> Self {
+        Self {
+            min_replicas: default_min_workers(),
+            max_replicas: default_max_workers(),
+            target_lag_per_worker: default_target_lag(),
+            scale_down_stabilization_seconds: default_scale_down_stabilization(),
+            resources: None,
+        }
+    }
+}
+
+/// A request budget: `requests` per `perSeconds`.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CrmRateLimit {
+    /// Requests allowed in each window.
+    #[serde(default = "default_rate_requests")]
+    #[schemars(range(min = 1, max = 100000))]
+    pub requests: i32,
+
+    /// The window in seconds.
+    #[serde(default = "default_rate_seconds")]
+    #[schemars(range(min = 1, max = 86400))]
+    pub per_seconds: i32,
+}
+
+impl Default for CrmRateLimit {
+    fn default() -> Self {
+        Self { requests: default_rate_requests(), per_seconds: default_rate_seconds() }
+    }
+}
+
+/// Whether a pipeline is syncing.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PipelineState {
+    #[default]
+    Running,
+    Paused,
+}
+
+/// What deleting a SyncPipeline does to its Redis data.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DeletionPolicy {
+    #[default]
+    Retain,
+    Delete,
+}
+
+fn default_objects() -> Vec<ObjectKind> {
+    vec![ObjectKind::Customers, ObjectKind::Orders, ObjectKind::Products]
+}
+fn default_shopify_api_version() -> String {
+    "2025-07".into()
+}
+fn default_woocommerce_api_path() -> String {
+    "/wp-json/wc/v3".into()
+}
+fn default_magento_store_code() -> String {
+    "default".into()
+}
+fn default_magento_signature_header() -> String {
+    "x-magento-signature".into()
+}
+fn default_crm_url() -> String {
+    "https://api.hubapi.com".into()
+}
+fn default_poll_interval() -> String {
+    "5m".into()
+}
+fn default_poll_lookback() -> String {
+    "10m".into()
+}
+fn default_redis_url() -> String {
+    "redis://redis.syncline-system:6379".into()
+}
+fn default_receiver_replicas() -> i32 {
+    2
+}
+fn default_min_workers() -> i32 {
+    1
+}
+fn default_max_workers() -> i32 {
+    10
+}
+fn default_target_lag() -> i64 {
+    500
+}
+fn default_scale_down_stabilization() -> i32 {
+    300
+}
+fn default_rate_requests() -> i32 {
+    // HubSpot's free/starter private-app limit is 100 per 10 s; stay under it.
+    90
+}
+fn default_rate_seconds() -> i32 {
+    10
+}

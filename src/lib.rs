@@ -1,0 +1,6 @@
+//! syncline: a Kubernetes operator that runs store-to-CRM sync pipelines.
+//!
+//! The crate is one library with one binary; `src/main.rs` only dispatches subcommands.
+//! See DESIGN.md for the architecture this layout follows.
+
+pub mod api;
