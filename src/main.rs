@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "syncline", version, about = "Store-to-CRM sync pipelines on Kubernetes")]
+#[command(
+    name = "syncline",
+    version,
+    about = "Store-to-CRM sync pipelines on Kubernetes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -22,7 +26,9 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Crd => {
             let yaml = syncline::api::crd_yaml().context("rendering the CRD")?;
-            std::io::stdout().write_all(yaml.as_bytes()).context("writing the CRD to stdout")?;
+            std::io::stdout()
+                .write_all(yaml.as_bytes())
+                .context("writing the CRD to stdout")?;
         }
     }
     Ok(())

@@ -6,6 +6,6 @@ pub mod duration;
 mod spec;
 mod status;
 
-pub use crd::{crd_yaml, CRD_PATH};
+pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
 pub use spec::*;
 pub use status::*;

@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::status::SyncPipelineStatus;
 
 /// Desired state of one store-to-CRM sync pipeline.
+// clippy reads the repeated `type_ = …` keys of separate printcolumn(...) groups as
+// duplicated attributes; they are distinct columns.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "syncline.dev",
@@ -26,12 +29,41 @@ use super::status::SyncPipelineStatus;
     status = "SyncPipelineStatus",
     derive = "PartialEq",
     doc = "SyncPipeline runs one store-to-CRM sync: a webhook receiver, queue workers that write to the CRM, and a reconciliation poller.",
-    printcolumn(name = "Store", type_ = "string", json_path = ".spec.store.platform", description = "Store platform"),
-    printcolumn(name = "CRM", type_ = "string", json_path = ".spec.crm.platform", description = "CRM platform"),
-    printcolumn(name = "Workers", type_ = "integer", json_path = ".status.workers.readyReplicas", description = "Ready worker pods"),
-    printcolumn(name = "Lag", type_ = "integer", json_path = ".status.queue.lag", description = "Events waiting in the queue"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status", description = "Whether the pipeline is syncing"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Store",
+        type_ = "string",
+        json_path = ".spec.store.platform",
+        description = "Store platform"
+    ),
+    printcolumn(
+        name = "CRM",
+        type_ = "string",
+        json_path = ".spec.crm.platform",
+        description = "CRM platform"
+    ),
+    printcolumn(
+        name = "Workers",
+        type_ = "integer",
+        json_path = ".status.workers.readyReplicas",
+        description = "Ready worker pods"
+    ),
+    printcolumn(
+        name = "Lag",
+        type_ = "integer",
+        json_path = ".status.queue.lag",
+        description = "Events waiting in the queue"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the pipeline is syncing"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[x_kube(
     validation = Rule::new("self.store.platform == 'shopify' || !('carts' in self.objects)")
@@ -54,7 +86,7 @@ pub struct SyncPipelineSpec {
     /// Which kinds of record to sync. Defaults to customers, orders and products; carts
     /// (abandoned checkouts) must be asked for and need a Shopify store.
     #[serde(default = "default_objects")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 4))]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub objects: Vec<ObjectKind>,
 
@@ -186,7 +218,9 @@ pub struct WooCommerceOptions {
 
 impl Default for WooCommerceOptions {
     fn default() -> Self {
-        Self { api_path: default_woocommerce_api_path() }
+        Self {
+            api_path: default_woocommerce_api_path(),
+        }
     }
 }
 
@@ -290,12 +324,17 @@ pub enum CrmPlatform {
 #[serde(rename_all = "camelCase")]
 pub struct SecretRef {
     /// The Secret's name.
-    #[schemars(regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), length(min = 1, max = 253))]
+    #[schemars(
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"),
+        length(min = 1, max = 253)
+    )]
     pub name: String,
 }
 
 /// Kinds of record a pipeline syncs.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ObjectKind {
     Customers,
@@ -316,13 +355,13 @@ pub struct PollingSpec {
     /// How often the poller reads objects updated since its cursor, as a duration such as
     /// 30s, 5m or 1h30m. At least 10s.
     #[serde(default = "default_poll_interval")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
     pub interval: String,
 
     /// How far each poll reaches back before its cursor, so that records written late with
     /// an older timestamp are still seen.
     #[serde(default = "default_poll_lookback")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"))]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
     pub lookback: String,
 
     /// Import history once, from this RFC 3339 time on (e.g. 2026-01-01T00:00:00Z).
@@ -359,7 +398,9 @@ pub struct RedisSpec {
 
 impl Default for RedisSpec {
     fn default() -> Self {
-        Self { url: default_redis_url() }
+        Self {
+            url: default_redis_url(),
+        }
     }
 }
 
@@ -379,7 +420,10 @@ pub struct ReceiverSpec {
 
 impl Default for ReceiverSpec {
     fn default() -> Self {
-        Self { replicas: default_receiver_replicas(), resources: None }
+        Self {
+            replicas: default_receiver_replicas(),
+            resources: None,
+        }
     }
 }
 
@@ -449,7 +493,10 @@ pub struct CrmRateLimit {
 
 impl Default for CrmRateLimit {
     fn default() -> Self {
-        Self { requests: default_rate_requests(), per_seconds: default_rate_seconds() }
+        Self {
+            requests: default_rate_requests(),
+            per_seconds: default_rate_seconds(),
+        }
     }
 }
 
@@ -470,7 +517,11 @@ pub enum DeletionPolicy {
 }
 
 fn default_objects() -> Vec<ObjectKind> {
-    vec![ObjectKind::Customers, ObjectKind::Orders, ObjectKind::Products]
+    vec![
+        ObjectKind::Customers,
+        ObjectKind::Orders,
+        ObjectKind::Products,
+    ]
 }
 fn default_shopify_api_version() -> String {
     "2025-07".into()

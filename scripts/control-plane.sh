@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Starts and stops a real Kubernetes control plane on loopback for tests and the demo,
+# from the binaries scripts/k8s-bins.sh builds.
+#
+#   control-plane.sh api  DIR [OWNER_PID]   etcd + kube-apiserver only (seconds to start)
+#   control-plane.sh kwok DIR [OWNER_PID]   a KWOK cluster: + controller-manager, scheduler,
+#                                           kwok and one fake Node, so Deployments get Pods
+#   control-plane.sh down DIR               stop everything started in DIR and remove DIR
+#
+# `api` and `kwok` print the kubeconfig path on stdout once the API server is ready. With
+# OWNER_PID, a watchdog tears the control plane down as soon as that process is gone, so a
+# test that panics or is killed never leaves servers behind.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+mode=${1:?usage: control-plane.sh api|kwok|down DIR [OWNER_PID]}
+dir=${2:?usage: control-plane.sh api|kwok|down DIR [OWNER_PID]}
+owner=${3:-}
+log() { echo "control-plane: $*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+down() {
+  [ -d "$dir" ] || return 0
+  if [ -f "$dir/kwok.name" ]; then
+    KWOK_WORKDIR="$dir/kwok" "$(cat "$dir/bin")/kwokctl" delete cluster \
+      --name "$(cat "$dir/kwok.name")" >/dev/null 2>&1 || true
+  fi
+  if [ -f "$dir/pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/pids"
+    sleep 0.5
+    while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$dir/pids"
+  fi
+  rm -rf "$dir"
+}
+
+wait_ready() { # kubeconfig
+  local i
+  for i in $(seq 1 240); do
+    if "$bin/kubectl" --kubeconfig "$1" get --raw /readyz >/dev/null 2>&1; then
+      return 0
+    fi
+    sleep 0.25
+  done
+  log "API server not ready after 60 s; logs in $dir"
+  tail -n 30 "$dir"/*.log >&2 2>/dev/null || true
+  return 1
+}
+
+start_watchdog() {
+  [ -n "$owner" ] || return 0
+  # setsid: the watchdog must outlive the shell that started it and not be killed with it.
+  setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" down "$3"' \
+    _ "$owner" "$here/control-plane.sh" "$dir" >/dev/null 2>&1 </dev/null &
+}
+
+up_api() {
+  local etcd_port etcd_peer api_port token
+  etcd_port=$(free_port); etcd_peer=$(free_port); api_port=$(free_port)
+  token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+  mkdir -p "$dir/etcd" "$dir/certs"
+  echo "$token,admin,admin,system:masters" >"$dir/tokens.csv"
+  openssl genrsa -out "$dir/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$dir/sa.key" -pubout -out "$dir/sa.pub" 2>/dev/null
+
+  "$bin/etcd" --data-dir "$dir/etcd" --unsafe-no-fsync \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" \
+    --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer" \
+    --initial-cluster "default=http://127.0.0.1:$etcd_peer" \
+    --log-level warn >"$dir/etcd.log" 2>&1 &
+  echo $! >>"$dir/pids"
+
+  "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --cert-dir "$dir/certs" \
+    --secure-port "$api_port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+    --token-auth-file "$dir/tokens.csv" \
+    --authorization-mode RBAC \
+    --service-cluster-ip-range 10.0.0.0/24 \
+    --disable-admission-plugins ServiceAccount \
+    --service-account-issuer https://kubernetes.default.svc \
+    --service-account-key-file "$dir/sa.pub" \
+    --service-account-signing-key-file "$dir/sa.key" \
+    --allow-privileged=true >"$dir/kube-apiserver.log" 2>&1 &
+  echo $! >>"$dir/pids"
+
+  # The API server writes its self-signed serving certificate and CA on start.
+  local i
+  for i in $(seq 1 120); do [ -s "$dir/certs/apiserver.crt" ] && break; sleep 0.25; done
+  cat >"$dir/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority: $dir/certs/apiserver.crt
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: test
+  context: {cluster: test, user: admin, namespace: default}
+current-context: test
+EOF
+  wait_ready "$dir/kubeconfig"
+}
+
+up_kwok() {
+  local name="syncline-$$"
+  mkdir -p "$dir/kwok"
+  echo "$name" >"$dir/kwok.name"
+  cat >"$dir/kwok.yaml" <<EOF
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+options:
+  runtime: binary
+  bindAddress: 127.0.0.1
+  kubeApiserverPort: $(free_port)
+  etcdPort: $(free_port)
+  etcdPeerPort: $(free_port)
+  kubeControllerManagerPort: $(free_port)
+  kubeSchedulerPort: $(free_port)
+  kwokControllerPort: $(free_port)
+  kubeApiserverBinary: $bin/kube-apiserver
+  kubeControllerManagerBinary: $bin/kube-controller-manager
+  kubeSchedulerBinary: $bin/kube-scheduler
+  kwokControllerBinary: $bin/kwok
+  etcdBinary: $bin/etcd
+  kubectlBinary: $bin/kubectl
+  kubeAuthorization: true
+  quietPull: true
+EOF
+  KWOK_WORKDIR="$dir/kwok" "$bin/kwokctl" --config "$dir/kwok.yaml" create cluster \
+    --name "$name" --wait 120s >"$dir/kwokctl.log" 2>&1 || {
+    log "kwokctl create cluster failed:"; tail -n 40 "$dir/kwokctl.log" >&2; return 1; }
+  KWOK_WORKDIR="$dir/kwok" "$bin/kwokctl" get kubeconfig --name "$name" >"$dir/kubeconfig"
+  wait_ready "$dir/kubeconfig"
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-0
+  annotations:
+    node.alpha.kubernetes.io/ttl: "0"
+    kwok.x-k8s.io/node: fake
+  labels:
+    kubernetes.io/hostname: kwok-node-0
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+status:
+  allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
+  capacity: {cpu: "64", memory: 256Gi, pods: "1000"}
+EOF
+}
+
+case "$mode" in
+  down) down; exit 0 ;;
+  api|kwok) ;;
+  *) echo "usage: control-plane.sh api|kwok|down DIR [OWNER_PID]" >&2; exit 2 ;;
+esac
+
+bin=$("$here/k8s-bins.sh" --print)
+[ -e "$dir" ] && down
+mkdir -p "$dir"
+echo "$bin" >"$dir/bin"
+start_watchdog
+if ! "up_$mode"; then
+  down
+  exit 1
+fi
+echo "$dir/kubeconfig"

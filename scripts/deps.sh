@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what syncline's tests and demo need on a fresh Debian machine, and nothing that
+# is already there: Debian packages (redis-server, openssl, python3), the Rust components
+# rustfmt and clippy, and the Go-built Kubernetes binaries (cached, see k8s-bins.sh).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+log() { echo "deps: $*" >&2; }
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+command -v redis-cli >/dev/null || missing+=(redis-tools)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v python3 >/dev/null || missing+=(python3)
+command -v setsid >/dev/null || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The package starts a system-wide Redis on 6379; tests start their own on free ports.
+
+command -v cargo >/dev/null || { log "cargo not found: install Rust (rustup) first"; exit 1; }
+if command -v rustup >/dev/null; then
+  for c in rustfmt clippy; do
+    rustup component list --installed 2>/dev/null | grep -q "^$c" || rustup component add "$c"
+  done
+fi
+
+command -v go >/dev/null || { log "go not found: Go 1.26 or later is needed to build the test control plane"; exit 1; }
+go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
+[ "$go_minor" -ge 26 ] || { log "Go $(go env GOVERSION) is too old: Kubernetes 1.36 needs Go 1.26"; exit 1; }
+
+"$here/k8s-bins.sh" >/dev/null
