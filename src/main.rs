@@ -1,17 +1,21 @@
 //! The `syncline` command line: subcommands only, no logic.
 
 use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use syncline::api::duration::parse_duration;
+use syncline::operator::{self, OperatorConfig, context::Settings, leader::LeaseConfig};
+use syncline::telemetry::{self, LogFormat};
 
 #[derive(Parser)]
-#[command(
-    name = "syncline",
-    version,
-    about = "Store-to-CRM sync pipelines on Kubernetes"
-)]
+#[command(name = "syncline", version, about = "Store-to-CRM sync pipelines on Kubernetes")]
 struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SYNCLINE_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,16 +24,91 @@ struct Cli {
 enum Command {
     /// Print the SyncPipeline CustomResourceDefinition as YAML (what crds/ holds).
     Crd,
+    /// Print the operator's ServiceAccount and RBAC as YAML (what deploy/rbac.yaml holds).
+    Rbac {
+        /// Namespace the operator runs in.
+        #[arg(long, default_value = operator::rbac::DEFAULT_NAMESPACE)]
+        namespace: String,
+    },
+    /// Run the operator: reconcile every SyncPipeline in the cluster.
+    Operator(OperatorArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
-        Command::Crd => {
-            let yaml = syncline::api::crd_yaml().context("rendering the CRD")?;
-            std::io::stdout()
-                .write_all(yaml.as_bytes())
-                .context("writing the CRD to stdout")?;
+#[derive(Args)]
+struct OperatorArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8081", env = "SYNCLINE_OPERATOR_LISTEN")]
+    listen: SocketAddr,
+    /// Image of the receiver and worker pods.
+    #[arg(long, env = "SYNCLINE_IMAGE")]
+    image: Option<String>,
+    /// Elect one leader among replicas through a Lease (use with more than one replica).
+    #[arg(long)]
+    leader_election: bool,
+    /// Namespace of the leader Lease (the operator's own namespace).
+    #[arg(long, env = "SYNCLINE_NAMESPACE", default_value = operator::rbac::DEFAULT_NAMESPACE)]
+    lease_namespace: String,
+    /// Name of the leader Lease.
+    #[arg(long, default_value = "syncline-operator")]
+    lease_name: String,
+    /// This replica's identity in the Lease (defaults to the pod name, then the host name).
+    #[arg(long, env = "SYNCLINE_POD_NAME")]
+    identity: Option<String>,
+    /// How long a leader may go without renewing before another takes over.
+    #[arg(long, default_value = "15s", value_parser = duration)]
+    lease_duration: Duration,
+    /// How often the leader renews.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    lease_renew: Duration,
+    /// How long a deleting pipeline's Redis cleanup is retried before it is abandoned.
+    #[arg(long, default_value = "2m", value_parser = duration)]
+    cleanup_timeout: Duration,
+    /// Deadline of each Redis call the operator makes.
+    #[arg(long, default_value = "2s", value_parser = duration)]
+    redis_timeout: Duration,
+    /// How often a healthy pipeline is re-checked (Redis reachability).
+    #[arg(long, default_value = "5m", value_parser = duration)]
+    resync: Duration,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).map_err(|e| e.to_string())
+}
+
+fn print(text: &str) -> anyhow::Result<()> {
+    std::io::stdout().write_all(text.as_bytes()).context("writing to stdout")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
+        Command::Rbac { namespace } => print(&operator::rbac::render(&namespace).context("rendering RBAC")?),
+        Command::Operator(args) => {
+            telemetry::init(cli.log_format);
+            anyhow::ensure!(args.lease_renew < args.lease_duration, "--lease-renew must be shorter than --lease-duration");
+            let defaults = Settings::default();
+            let settings = Settings {
+                image: args.image.unwrap_or(defaults.image),
+                redis_timeout: args.redis_timeout,
+                cleanup_timeout: args.cleanup_timeout,
+                resync: args.resync,
+            };
+            let identity = args
+                .identity
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .unwrap_or_else(|| format!("syncline-operator-{}", std::process::id()));
+            let lease = args.leader_election.then(|| LeaseConfig {
+                namespace: args.lease_namespace,
+                name: args.lease_name,
+                identity,
+                duration: args.lease_duration,
+                renew: args.lease_renew,
+            });
+            let client = kube::Client::try_default().await.context("connecting to Kubernetes (in-cluster or KUBECONFIG)")?;
+            operator::run(client, OperatorConfig { settings, listen: args.listen, lease }).await?;
+            Ok(())
         }
     }
-    Ok(())
 }

@@ -1,0 +1,108 @@
+//! What every reconcile shares: the client, settings, metrics, the event recorder, and two
+//! small memories — what was last applied (so a steady state sends no writes) and how often
+//! each pipeline has failed in a row (so errors back off instead of hot-looping).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::runtime::events::{Recorder, Reporter};
+
+use super::metrics::Metrics;
+
+/// Operator settings, from flags.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Image of the receiver and worker pods.
+    pub image: String,
+    /// How long a Redis check or cleanup call may take.
+    pub redis_timeout: Duration,
+    /// How long a deleting pipeline's Redis cleanup is retried before giving up.
+    pub cleanup_timeout: Duration,
+    /// Requeue interval of a healthy pipeline (re-checks Redis reachability).
+    pub resync: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            image: format!("ghcr.io/syncline/syncline:{}", env!("CARGO_PKG_VERSION")),
+            redis_timeout: Duration::from_secs(2),
+            cleanup_timeout: Duration::from_secs(120),
+            resync: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Shared state of the controller.
+pub struct Context {
+    pub client: kube::Client,
+    pub settings: Settings,
+    pub metrics: Metrics,
+    pub recorder: Recorder,
+    applied: Mutex<HashMap<String, (u64, String)>>,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    pub fn new(client: kube::Client, settings: Settings, metrics: Metrics, instance: String) -> Self {
+        let reporter = Reporter { controller: "syncline-operator".into(), instance: Some(instance) };
+        Self {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            settings,
+            metrics,
+            applied: Mutex::default(),
+            failures: Mutex::default(),
+        }
+    }
+
+    /// Whether `key` was last applied with `hash` and still has resourceVersion `rv`.
+    pub fn is_applied(&self, key: &str, hash: u64, rv: Option<&str>) -> bool {
+        let applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        matches!((applied.get(key), rv), (Some((h, r)), Some(rv)) if *h == hash && r == rv)
+    }
+
+    pub fn remember_applied(&self, key: String, hash: u64, rv: Option<String>) {
+        let mut applied = self.applied.lock().unwrap_or_else(|e| e.into_inner());
+        match rv {
+            Some(rv) => applied.insert(key, (hash, rv)),
+            None => applied.remove(&key),
+        };
+    }
+
+    pub fn forget_applied(&self, key: &str) {
+        self.applied.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// Counts one more failure in a row and returns the delay before the next try:
+    /// 2 s doubling to at most 5 minutes.
+    pub fn next_backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let n = failures.entry(key.to_string()).or_insert(0);
+        *n = n.saturating_add(1);
+        backoff(*n)
+    }
+
+    pub fn reset_backoff(&self, key: &str) {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+}
+
+/// Delay after `failures` consecutive failures.
+pub fn backoff(failures: u32) -> Duration {
+    let secs = 2u64.saturating_mul(1u64 << failures.saturating_sub(1).min(16));
+    Duration::from_secs(secs.min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let delays: Vec<u64> = (1..=10).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff(u32::MAX).as_secs(), 300);
+    }
+}

@@ -1,0 +1,209 @@
+//! One reconcile of one SyncPipeline: resolve → validate → build → apply → status.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalized, finalizer};
+use kube::{Resource, ResourceExt};
+use tracing::{info, warn};
+
+use super::apply::{apply, delete_if_present};
+use super::cleanup::cleanup;
+use super::context::Context;
+use super::resources::{self, BuildError, BuildInputs};
+use super::secret::{self, keys};
+use super::status::{self, DeploymentView, Observed, SecretState};
+use crate::api::{PipelineState, SyncPipeline, SyncPipelineStatus};
+use crate::queue::admin;
+
+/// The finalizer that lets the operator clean Redis before a pipeline disappears.
+pub const FINALIZER: &str = "syncline.dev/cleanup";
+
+/// Why a reconcile failed. Variants are few and stable: they label the error metric.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("Kubernetes API error: {0}")]
+    Kube(#[source] kube::Error),
+    #[error("cannot build child objects: {0}")]
+    Build(#[from] BuildError),
+    #[error("cannot serialize an object: {0}")]
+    Serialize(String),
+    #[error("Redis cleanup failed: {0}")]
+    Cleanup(#[from] admin::AdminError),
+    #[error("finalizer: {0}")]
+    Finalizer(String),
+}
+
+impl ReconcileError {
+    /// The low-cardinality label of `syncline_operator_reconcile_errors_total`.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "kube_api",
+            Self::Build(_) => "build",
+            Self::Serialize(_) => "serialize",
+            Self::Cleanup(_) => "redis_cleanup",
+            Self::Finalizer(_) => "finalizer",
+        }
+    }
+}
+
+/// Entry point the controller calls.
+pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let ns = p.namespace().unwrap_or_default();
+    let span = tracing::info_span!("reconcile", namespace = %ns, name = %p.name_any());
+    let _timer = ctx.metrics.duration.start_timer();
+    ctx.metrics.reconciles.inc();
+    let api: Api<SyncPipeline> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = format!("{ns}/{}", p.name_any());
+    let ctx2 = ctx.clone();
+    let result = tracing::Instrument::instrument(
+        finalizer(&api, FINALIZER, p, |event| async move {
+            match event {
+                Finalized::Apply(p) => apply_pipeline(&p, &ctx2).await,
+                Finalized::Cleanup(p) => cleanup(&p, &ctx2).await,
+            }
+        }),
+        span,
+    )
+    .await;
+    match result {
+        Ok(action) => {
+            ctx.reset_backoff(&key);
+            Ok(action)
+        }
+        Err(kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e)) => {
+            Err(e)
+        }
+        Err(e) => Err(ReconcileError::Finalizer(e.to_string())),
+    }
+}
+
+/// Error policy: count, log, and retry with a per-pipeline exponential backoff.
+pub fn error_policy(p: Arc<SyncPipeline>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let key = format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any());
+    ctx.metrics.errors.with_label_values(&[err.metric_label()]).inc();
+    let delay = ctx.next_backoff(&key);
+    warn!(namespace = %p.namespace().unwrap_or_default(), name = %p.name_any(), error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// What resolving the Secret found, with the data when it resolved.
+async fn resolve_secret(p: &SyncPipeline, ctx: &Context, ns: &str) -> Result<(SecretState, Option<Secret>), ReconcileError> {
+    let name = p.spec.secret_ref.name.clone();
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns).get_opt(&name).await.map_err(ReconcileError::Kube)?;
+    let Some(secret) = secret else {
+        return Ok((SecretState::NotFound { name }, None));
+    };
+    let data = secret.data.clone().unwrap_or_default();
+    Ok(match secret::first_missing_key(&p.spec, &data) {
+        Some(key) => (SecretState::KeyMissing { name, key }, None),
+        None => (SecretState::Resolved, Some(secret)),
+    })
+}
+
+/// The Redis URL: the Secret's redisUrl (which may carry a password) over spec.redis.url.
+pub(crate) fn redis_url(p: &SyncPipeline, secret: Option<&Secret>) -> String {
+    secret
+        .and_then(|s| s.data.as_ref())
+        .and_then(|d| d.get(keys::REDIS_URL))
+        .and_then(|v| String::from_utf8(v.0.clone()).ok())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| p.spec.redis.url.clone())
+}
+
+async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, ReconcileError> {
+    let ns = p.namespace().unwrap_or_default();
+    let name = p.name_any();
+
+    // Resolve and validate what the spec refers to.
+    let (secret_state, secret) = resolve_secret(p, ctx, &ns).await?;
+    let redis_error = if secret_state == SecretState::Resolved {
+        admin::ping(&redis_url(p, secret.as_ref()), ctx.settings.redis_timeout).await.err().map(|e| e.to_string())
+    } else {
+        None
+    };
+    let paused = p.spec.state == PipelineState::Paused;
+
+    // Build every child (pure).
+    let (config_map, config_checksum) = resources::config_map(p)?;
+    let service = resources::receiver_service(p)?;
+    let pdb = resources::receiver_pdb(p)?;
+
+    // Apply. Deployments only once the Secret resolves: a pod whose secretKeyRef cannot
+    // resolve would sit in CreateContainerConfigError. Existing pods keep running.
+    apply::<ConfigMap>(ctx, &config_map).await?;
+    apply::<Service>(ctx, &service).await?;
+    match &pdb {
+        Some(pdb) => drop(apply::<PodDisruptionBudget>(ctx, pdb).await?),
+        None => delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name)).await?,
+    }
+    let (receiver, workers) = match &secret {
+        Some(secret) => {
+            let inputs = BuildInputs {
+                image: ctx.settings.image.clone(),
+                secret_checksum: secret::checksum(&p.spec, &secret.data.clone().unwrap_or_default()),
+                worker_replicas: if paused { 0 } else { p.spec.workers.min_replicas },
+            };
+            let receiver = apply::<Deployment>(ctx, &resources::receiver_deployment(p, &inputs, &config_checksum)?).await?;
+            let workers = apply::<Deployment>(ctx, &resources::worker_deployment(p, &inputs, &config_checksum)?).await?;
+            (Some(DeploymentView::of(&receiver)), Some(DeploymentView::of(&workers)))
+        }
+        None => (existing_view(ctx, &ns, &resources::receiver_name(&name)).await?, existing_view(ctx, &ns, &resources::worker_name(&name)).await?),
+    };
+
+    // Status.
+    let observed = Observed {
+        generation: p.metadata.generation,
+        secret: secret_state,
+        redis_error,
+        receiver,
+        workers,
+        paused,
+        webhook_url: Some(resources::webhook_url(p)?),
+    };
+    let new_status = status::compute(&observed, p.status.as_ref(), Time(Timestamp::now()));
+    write_status(p, ctx, &new_status).await?;
+
+    let ready = new_status.conditions.iter().any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
+    Ok(Action::requeue(if ready || paused { ctx.settings.resync } else { ctx.settings.resync.min(std::time::Duration::from_secs(30)) }))
+}
+
+async fn existing_view(ctx: &Context, ns: &str, name: &str) -> Result<Option<DeploymentView>, ReconcileError> {
+    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
+    Ok(api.get_opt(name).await.map_err(ReconcileError::Kube)?.as_ref().map(DeploymentView::of))
+}
+
+/// Patches the status only when it changed, and publishes an Event per condition that
+/// flipped (never one per reconcile).
+async fn write_status(p: &SyncPipeline, ctx: &Context, new: &SyncPipelineStatus) -> Result<(), ReconcileError> {
+    if p.status.as_ref() == Some(new) {
+        return Ok(());
+    }
+    let api: Api<SyncPipeline> = Api::namespaced(ctx.client.clone(), &p.namespace().unwrap_or_default());
+    let patch = serde_json::json!({"status": new});
+    api.patch_status(&p.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(ReconcileError::Kube)?;
+    ctx.metrics.writes.with_label_values(&["SyncPipelineStatus"]).inc();
+
+    for c in status::transitions(p.status.as_ref(), new) {
+        let good = c.status == "True" && c.type_ != crate::api::condition::PAUSED || c.type_ == crate::api::condition::PAUSED && c.status == "False";
+        info!(condition = %c.type_, status = %c.status, reason = %c.reason, "{}", c.message);
+        let event = Event {
+            type_: if good { EventType::Normal } else { EventType::Warning },
+            reason: c.reason.clone(),
+            note: Some(format!("{} is {}: {}", c.type_, c.status, c.message)),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        if let Err(e) = ctx.recorder.publish(&event, &p.object_ref(&())).await {
+            warn!(error = %e, "could not publish an Event");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! Logging setup shared by every role: `RUST_LOG` filters (default `info`), and
+//! `--log-format json` gives one JSON object per line for log pipelines.
+
+use tracing_subscriber::EnvFilter;
+
+/// Log line formats.
+#[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Installs the global subscriber; call once at startup.
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+    }
+}
