@@ -11,7 +11,11 @@ use syncline::operator::{self, OperatorConfig, context::Settings, leader::LeaseC
 use syncline::telemetry::{self, LogFormat};
 
 #[derive(Parser)]
-#[command(name = "syncline", version, about = "Store-to-CRM sync pipelines on Kubernetes")]
+#[command(
+    name = "syncline",
+    version,
+    about = "Store-to-CRM sync pipelines on Kubernetes"
+)]
 struct Cli {
     /// Log line format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "SYNCLINE_LOG_FORMAT")]
@@ -76,7 +80,9 @@ fn duration(text: &str) -> Result<Duration, String> {
 }
 
 fn print(text: &str) -> anyhow::Result<()> {
-    std::io::stdout().write_all(text.as_bytes()).context("writing to stdout")
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .context("writing to stdout")
 }
 
 #[tokio::main]
@@ -84,10 +90,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
-        Command::Rbac { namespace } => print(&operator::rbac::render(&namespace).context("rendering RBAC")?),
+        Command::Rbac { namespace } => {
+            print(&operator::rbac::render(&namespace).context("rendering RBAC")?)
+        }
         Command::Operator(args) => {
             telemetry::init(cli.log_format);
-            anyhow::ensure!(args.lease_renew < args.lease_duration, "--lease-renew must be shorter than --lease-duration");
+            anyhow::ensure!(
+                args.lease_renew < args.lease_duration,
+                "--lease-renew must be shorter than --lease-duration"
+            );
             let defaults = Settings::default();
             let settings = Settings {
                 image: args.image.unwrap_or(defaults.image),
@@ -99,15 +110,25 @@ async fn main() -> anyhow::Result<()> {
                 .identity
                 .or_else(|| std::env::var("HOSTNAME").ok())
                 .unwrap_or_else(|| format!("syncline-operator-{}", std::process::id()));
-            let lease = args.leader_election.then(|| LeaseConfig {
+            let lease = args.leader_election.then_some(LeaseConfig {
                 namespace: args.lease_namespace,
                 name: args.lease_name,
                 identity,
                 duration: args.lease_duration,
                 renew: args.lease_renew,
             });
-            let client = kube::Client::try_default().await.context("connecting to Kubernetes (in-cluster or KUBECONFIG)")?;
-            operator::run(client, OperatorConfig { settings, listen: args.listen, lease }).await?;
+            let client = kube::Client::try_default()
+                .await
+                .context("connecting to Kubernetes (in-cluster or KUBECONFIG)")?;
+            operator::run(
+                client,
+                OperatorConfig {
+                    settings,
+                    listen: args.listen,
+                    lease,
+                },
+            )
+            .await?;
             Ok(())
         }
     }

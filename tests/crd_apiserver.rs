@@ -8,10 +8,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
-use kube::runtime::wait::{await_condition, conditions};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use support::{ControlPlane, Mode, repo};
@@ -44,22 +42,9 @@ fn annotation<'a>(doc: &'a Value, key: &str) -> Option<&'a str> {
     doc["metadata"]["annotations"][key].as_str()
 }
 
-/// Installs the checked-in CRD (not the in-memory one: the file is what users apply) and
-/// waits until the API server serves it.
+/// Installs the checked-in CRD (the file is what users apply) and the test namespace.
 async fn install_crd(client: &kube::Client) {
-    let crd: CustomResourceDefinition =
-        serde_json::from_value(yaml_docs(&repo().join(syncline::api::CRD_PATH)).remove(0)).unwrap();
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    api.create(&PostParams::default(), &crd).await.unwrap();
-    let established = await_condition(
-        api,
-        "syncpipelines.syncline.dev",
-        conditions::is_crd_established(),
-    );
-    tokio::time::timeout(std::time::Duration::from_secs(30), established)
-        .await
-        .expect("CRD not Established within 30 s")
-        .unwrap();
+    support::install_crd(client).await;
     let ns: Api<Namespace> = Api::all(client.clone());
     let ns_obj = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
     ns.create(&PostParams::default(), &ns_obj).await.unwrap();

@@ -1,10 +1,11 @@
 //! Server-side apply under one field manager, skipped when nothing changed.
 //!
 //! A steady pipeline must cost the API server no writes. The operator remembers, per
-//! child, a hash of what it last applied and the resourceVersion that apply produced; when
-//! both still match, it does not send the apply. Any other change to the child (a manual
-//! edit, a status update) changes the resourceVersion, so the next reconcile re-applies and
-//! undoes drift.
+//! child, a hash of what it last applied and the child's version right after: its
+//! `metadata.generation` where the kind has one (Deployments, PodDisruptionBudgets: it
+//! moves on spec changes, not status updates), else its resourceVersion. When both still
+//! match, the apply is not sent. A manual edit of the spec moves the version, so the next
+//! reconcile re-applies and undoes the drift.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt::Debug;
@@ -20,7 +21,20 @@ use super::reconcile::ReconcileError;
 use super::resources::FIELD_MANAGER;
 
 fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
-    format!("{}/{}/{}", K::kind(&()), obj.namespace().unwrap_or_default(), obj.name_any())
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
+}
+
+/// The version that moves when someone else changes what we applied.
+fn version<K: Resource>(obj: &K) -> Option<String> {
+    match obj.meta().generation {
+        Some(g) if g > 0 => Some(format!("generation {g}")),
+        _ => obj.meta().resource_version.clone(),
+    }
 }
 
 fn hash_of<K: Serialize>(obj: &K) -> Result<u64, ReconcileError> {
@@ -43,14 +57,20 @@ where
     let key = key(desired);
     let hash = hash_of(desired)?;
     if let Some(live) = api.get_opt(&name).await.map_err(ReconcileError::Kube)?
-        && ctx.is_applied(&key, hash, live.resource_version().as_deref())
+        && ctx.is_applied(&key, hash, version(&live).as_deref())
     {
         return Ok(live);
     }
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    let live = api.patch(&name, &params, &Patch::Apply(desired)).await.map_err(ReconcileError::Kube)?;
-    ctx.metrics.writes.with_label_values(&[K::kind(&()).as_ref()]).inc();
-    ctx.remember_applied(key, hash, live.resource_version());
+    let live = api
+        .patch(&name, &params, &Patch::Apply(desired))
+        .await
+        .map_err(ReconcileError::Kube)?;
+    ctx.metrics
+        .writes
+        .with_label_values(&[K::kind(&()).as_ref()])
+        .inc();
+    ctx.remember_applied(key, hash, version(&live));
     Ok(live)
 }
 
@@ -62,12 +82,20 @@ where
     K: Resource<Scope = kube::core::NamespaceResourceScope>,
 {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
-    if api.get_metadata_opt(name).await.map_err(ReconcileError::Kube)?.is_none() {
+    if api
+        .get_metadata_opt(name)
+        .await
+        .map_err(ReconcileError::Kube)?
+        .is_none()
+    {
         return Ok(());
     }
     match api.delete(name, &DeleteParams::background()).await {
         Ok(_) => {
-            ctx.metrics.writes.with_label_values(&[K::kind(&()).as_ref()]).inc();
+            ctx.metrics
+                .writes
+                .with_label_values(&[K::kind(&()).as_ref()])
+                .inc();
             ctx.forget_applied(&format!("{}/{ns}/{name}", K::kind(&())));
             Ok(())
         }

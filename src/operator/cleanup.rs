@@ -27,7 +27,13 @@ pub fn within_deadline(deleted_at: Option<Timestamp>, now: Timestamp, timeout: D
 }
 
 async fn event(ctx: &Context, p: &SyncPipeline, type_: EventType, reason: &str, note: String) {
-    let ev = Event { type_, reason: reason.into(), note: Some(note), action: "Cleanup".into(), secondary: None };
+    let ev = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note),
+        action: "Cleanup".into(),
+        secondary: None,
+    };
     if let Err(e) = ctx.recorder.publish(&ev, &p.object_ref(&())).await {
         warn!(error = %e, "could not publish an Event");
     }
@@ -40,16 +46,24 @@ pub async fn cleanup(p: &SyncPipeline, ctx: &Context) -> Result<Action, Reconcil
     }
     let ns = p.namespace().unwrap_or_default();
     let name = p.name_any();
-    let secret = kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(ctx.client.clone(), &ns)
-        .get_opt(&p.spec.secret_ref.name)
-        .await
-        .ok()
-        .flatten();
+    let secret =
+        kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(ctx.client.clone(), &ns)
+            .get_opt(&p.spec.secret_ref.name)
+            .await
+            .ok()
+            .flatten();
     let url = redis_url(p, secret.as_ref());
     match admin::delete_pipeline_keys(&url, &ns, &name, ctx.settings.redis_timeout).await {
         Ok(n) => {
             info!(keys = n, "deletionPolicy Delete: Redis keys removed");
-            event(ctx, p, EventType::Normal, "RedisKeysDeleted", format!("removed {n} Redis keys of this pipeline")).await;
+            event(
+                ctx,
+                p,
+                EventType::Normal,
+                "RedisKeysDeleted",
+                format!("removed {n} Redis keys of this pipeline"),
+            )
+            .await;
             Ok(Action::await_change())
         }
         Err(e) => {
@@ -84,8 +98,16 @@ mod tests {
         let t0 = Timestamp::from_second(1_800_000_000).unwrap();
         let limit = Duration::from_secs(120);
         assert!(within_deadline(Some(t0), t0, limit));
-        assert!(within_deadline(Some(t0), Timestamp::from_second(1_800_000_119).unwrap(), limit));
-        assert!(!within_deadline(Some(t0), Timestamp::from_second(1_800_000_120).unwrap(), limit));
+        assert!(within_deadline(
+            Some(t0),
+            Timestamp::from_second(1_800_000_119).unwrap(),
+            limit
+        ));
+        assert!(!within_deadline(
+            Some(t0),
+            Timestamp::from_second(1_800_000_120).unwrap(),
+            limit
+        ));
         assert!(within_deadline(None, t0, limit));
     }
 }

@@ -45,8 +45,16 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(client: kube::Client, settings: Settings, metrics: Metrics, instance: String) -> Self {
-        let reporter = Reporter { controller: "syncline-operator".into(), instance: Some(instance) };
+    pub fn new(
+        client: kube::Client,
+        settings: Settings,
+        metrics: Metrics,
+        instance: String,
+    ) -> Self {
+        let reporter = Reporter {
+            controller: "syncline-operator".into(),
+            instance: Some(instance),
+        };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -72,7 +80,10 @@ impl Context {
     }
 
     pub fn forget_applied(&self, key: &str) {
-        self.applied.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.applied
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:
@@ -85,7 +96,10 @@ impl Context {
     }
 
     pub fn reset_backoff(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 

@@ -37,7 +37,10 @@ struct AppState {
 
 pub fn router(metrics: Metrics, phase: Arc<Phase>) -> Router {
     Router::new()
-        .route("/metrics", get(|State(s): State<AppState>| async move { s.metrics.render() }))
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>| async move { s.metrics.render() }),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route(
             "/readyz",
@@ -45,7 +48,10 @@ pub fn router(metrics: Metrics, phase: Arc<Phase>) -> Router {
                 match s.phase.get() {
                     Phase::READY => (StatusCode::OK, "ready: leader, watches synced"),
                     Phase::STANDBY => (StatusCode::OK, "ready: standby"),
-                    _ => (StatusCode::SERVICE_UNAVAILABLE, "not ready: watches syncing"),
+                    _ => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "not ready: watches syncing",
+                    ),
                 }
             }),
         )

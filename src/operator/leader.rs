@@ -30,7 +30,9 @@ pub fn may_hold(spec: &LeaseSpec, identity: &str, now: Timestamp) -> bool {
     }
     let duration = SignedDuration::from_secs(i64::from(spec.lease_duration_seconds.unwrap_or(15)));
     match spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) {
-        Some(MicroTime(renewed)) => renewed.checked_add(duration).is_ok_and(|expiry| expiry <= now),
+        Some(MicroTime(renewed)) => renewed
+            .checked_add(duration)
+            .is_ok_and(|expiry| expiry <= now),
         None => true,
     }
 }
@@ -42,7 +44,10 @@ pub async fn try_acquire(api: &Api<Lease>, cfg: &LeaseConfig) -> Result<bool, ku
     match api.get_opt(&cfg.name).await? {
         None => {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(cfg.name.clone()), ..Default::default() },
+                metadata: ObjectMeta {
+                    name: Some(cfg.name.clone()),
+                    ..Default::default()
+                },
                 spec: Some(LeaseSpec {
                     holder_identity: Some(cfg.identity.clone()),
                     lease_duration_seconds: Some(secs),
@@ -143,7 +148,9 @@ mod tests {
 
     fn spec(holder: Option<&str>, renewed_secs_ago: i64, duration: i32) -> (LeaseSpec, Timestamp) {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let renewed = now.checked_sub(SignedDuration::from_secs(renewed_secs_ago)).unwrap();
+        let renewed = now
+            .checked_sub(SignedDuration::from_secs(renewed_secs_ago))
+            .unwrap();
         let spec = LeaseSpec {
             holder_identity: holder.map(str::to_string),
             lease_duration_seconds: Some(duration),

@@ -23,10 +23,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
-use kube::ResourceExt;
 use tracing::{error, info};
 
 use crate::api::SyncPipeline;
@@ -64,7 +64,12 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
     let http = tokio::spawn(http::serve(cfg.listen, metrics.clone(), phase.clone()));
     info!(listen = %cfg.listen, "serving /metrics, /healthz and /readyz");
 
-    let leases = cfg.lease.as_ref().map(|l| (Api::<Lease>::namespaced(client.clone(), &l.namespace), l.clone()));
+    let leases = cfg.lease.as_ref().map(|l| {
+        (
+            Api::<Lease>::namespaced(client.clone(), &l.namespace),
+            l.clone(),
+        )
+    });
     if let Some((api, lease)) = &leases {
         tokio::select! {
             _ = leader::acquire(api, lease) => {}
@@ -74,15 +79,33 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
     metrics.leader.set(1);
     phase.set(Phase::SYNCING);
 
-    let identity = cfg.lease.as_ref().map(|l| l.identity.clone()).unwrap_or_else(|| "syncline-operator".into());
-    let ctx = Arc::new(Context::new(client.clone(), cfg.settings.clone(), metrics.clone(), identity));
+    let identity = cfg
+        .lease
+        .as_ref()
+        .map(|l| l.identity.clone())
+        .unwrap_or_else(|| "syncline-operator".into());
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        cfg.settings.clone(),
+        metrics.clone(),
+        identity,
+    ));
     let controller = controller(&client);
     let store = controller.store();
     let ready_phase = phase.clone();
     tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            ready_phase.set(Phase::READY);
-            info!("watches synced; reconciling");
+        // The store's readiness signal wakes only its most recent waiter (the controller's
+        // runner), so re-poll it rather than wait once.
+        loop {
+            match tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready()).await {
+                Ok(Ok(())) => {
+                    ready_phase.set(Phase::READY);
+                    info!("watches synced; reconciling");
+                    return;
+                }
+                Ok(Err(_)) => return,
+                Err(_) => continue,
+            }
         }
     });
 
@@ -128,33 +151,41 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
 
 fn controller(client: &kube::Client) -> Controller<SyncPipeline> {
     let owned = || watcher::Config::default().labels(MANAGED);
-    let controller = Controller::new(Api::<SyncPipeline>::all(client.clone()), watcher::Config::default().any_semantic())
-        .owns(Api::<ConfigMap>::all(client.clone()), owned())
-        .owns(Api::<Service>::all(client.clone()), owned())
-        .owns(Api::<Deployment>::all(client.clone()), owned())
-        .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned());
+    let controller = Controller::new(
+        Api::<SyncPipeline>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .owns(Api::<ConfigMap>::all(client.clone()), owned())
+    .owns(Api::<Service>::all(client.clone()), owned())
+    .owns(Api::<Deployment>::all(client.clone()), owned())
+    .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned());
     // A Secret change (created, rotated, deleted) reconciles the pipelines that use it.
     let store = controller.store();
-    controller.watches(Api::<Secret>::all(client.clone()), watcher::Config::default(), move |secret: Secret| {
-        let ns = secret.namespace();
-        let name = secret.name_any();
-        store
-            .state()
-            .into_iter()
-            .filter(|p| p.namespace() == ns && p.spec.secret_ref.name == name)
-            .map(|p| ObjectRef::from_obj(&*p))
-            .collect::<Vec<_>>()
-    })
+    controller.watches(
+        Api::<Secret>::all(client.clone()),
+        watcher::Config::default(),
+        move |secret: Secret| {
+            let ns = secret.namespace();
+            let name = secret.name_any();
+            store
+                .state()
+                .into_iter()
+                .filter(|p| p.namespace() == ns && p.spec.secret_ref.name == name)
+                .map(|p| ObjectRef::from_obj(&*p))
+                .collect::<Vec<_>>()
+        },
+    )
 }
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -4,7 +4,9 @@
 //! the kinds the operator owns, and Leases only in its own namespace.
 
 use k8s_openapi::api::core::v1::ServiceAccount;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// The operator's service account name.
@@ -22,20 +24,44 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
 /// Cluster-wide rules: pipelines and their children in any namespace.
 pub fn cluster_rules() -> Vec<PolicyRule> {
     vec![
-        rule("syncline.dev", &["syncpipelines"], &["get", "list", "watch", "patch", "update"]),
-        rule("syncline.dev", &["syncpipelines/status"], &["get", "patch", "update"]),
+        rule(
+            "syncline.dev",
+            &["syncpipelines"],
+            &["get", "list", "watch", "patch", "update"],
+        ),
+        rule(
+            "syncline.dev",
+            &["syncpipelines/status"],
+            &["get", "patch", "update"],
+        ),
         rule("syncline.dev", &["syncpipelines/finalizers"], &["update"]),
         rule("", &["secrets"], &["get", "list", "watch"]),
-        rule("", &["configmaps", "services"], &["get", "list", "watch", "create", "patch", "delete"]),
-        rule("apps", &["deployments"], &["get", "list", "watch", "create", "patch", "delete"]),
-        rule("policy", &["poddisruptionbudgets"], &["get", "list", "watch", "create", "patch", "delete"]),
+        rule(
+            "",
+            &["configmaps", "services"],
+            &["get", "list", "watch", "create", "patch", "delete"],
+        ),
+        rule(
+            "apps",
+            &["deployments"],
+            &["get", "list", "watch", "create", "patch", "delete"],
+        ),
+        rule(
+            "policy",
+            &["poddisruptionbudgets"],
+            &["get", "list", "watch", "create", "patch", "delete"],
+        ),
         rule("events.k8s.io", &["events"], &["create", "patch"]),
     ]
 }
 
 /// Rules in the operator's own namespace: the leader-election Lease.
 pub fn namespace_rules() -> Vec<PolicyRule> {
-    vec![rule("coordination.k8s.io", &["leases"], &["get", "create", "update"])]
+    vec![rule(
+        "coordination.k8s.io",
+        &["leases"],
+        &["get", "create", "update"],
+    )]
 }
 
 /// Every RBAC object, as a multi-document YAML for `namespace`.
@@ -58,32 +84,55 @@ pub fn render(namespace: &str) -> Result<String, serde_yaml::Error> {
         name: SERVICE_ACCOUNT.into(),
     };
     let docs = [
-        serde_yaml::to_string(&typed("v1", "ServiceAccount", ServiceAccount {
-            metadata: meta(Some(namespace)),
-            automount_service_account_token: Some(true),
-            ..Default::default()
-        }))?,
-        serde_yaml::to_string(&typed("rbac.authorization.k8s.io/v1", "ClusterRole", ClusterRole {
-            metadata: meta(None),
-            rules: Some(cluster_rules()),
-            ..Default::default()
-        }))?,
-        serde_yaml::to_string(&typed("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", ClusterRoleBinding {
-            metadata: meta(None),
-            role_ref: role_ref("ClusterRole"),
-            subjects: Some(vec![subject.clone()]),
-        }))?,
-        serde_yaml::to_string(&typed("rbac.authorization.k8s.io/v1", "Role", Role {
-            metadata: meta(Some(namespace)),
-            rules: Some(namespace_rules()),
-        }))?,
-        serde_yaml::to_string(&typed("rbac.authorization.k8s.io/v1", "RoleBinding", RoleBinding {
-            metadata: meta(Some(namespace)),
-            role_ref: role_ref("Role"),
-            subjects: Some(vec![subject]),
-        }))?,
+        serde_yaml::to_string(&typed(
+            "v1",
+            "ServiceAccount",
+            ServiceAccount {
+                metadata: meta(Some(namespace)),
+                automount_service_account_token: Some(true),
+                ..Default::default()
+            },
+        ))?,
+        serde_yaml::to_string(&typed(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRole",
+            ClusterRole {
+                metadata: meta(None),
+                rules: Some(cluster_rules()),
+                ..Default::default()
+            },
+        ))?,
+        serde_yaml::to_string(&typed(
+            "rbac.authorization.k8s.io/v1",
+            "ClusterRoleBinding",
+            ClusterRoleBinding {
+                metadata: meta(None),
+                role_ref: role_ref("ClusterRole"),
+                subjects: Some(vec![subject.clone()]),
+            },
+        ))?,
+        serde_yaml::to_string(&typed(
+            "rbac.authorization.k8s.io/v1",
+            "Role",
+            Role {
+                metadata: meta(Some(namespace)),
+                rules: Some(namespace_rules()),
+            },
+        ))?,
+        serde_yaml::to_string(&typed(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            RoleBinding {
+                metadata: meta(Some(namespace)),
+                role_ref: role_ref("Role"),
+                subjects: Some(vec![subject]),
+            },
+        ))?,
     ];
-    Ok(format!("# Generated by `syncline rbac`; do not edit. CI fails when this file drifts.\n{}", docs.join("---\n")))
+    Ok(format!(
+        "# Generated by `syncline rbac`; do not edit. CI fails when this file drifts.\n{}",
+        docs.join("---\n")
+    ))
 }
 
 /// k8s-openapi types serialize without apiVersion/kind; manifests need them.
@@ -119,8 +168,15 @@ mod tests {
     fn secrets_are_read_only_and_nothing_is_wildcarded() {
         for r in cluster_rules().iter().chain(&namespace_rules()) {
             assert!(!r.verbs.iter().any(|v| v == "*"), "{r:?}");
-            assert!(!r.resources.as_ref().unwrap().iter().any(|x| x == "*"), "{r:?}");
-            if r.resources.as_ref().unwrap().contains(&"secrets".to_string()) {
+            assert!(
+                !r.resources.as_ref().unwrap().iter().any(|x| x == "*"),
+                "{r:?}"
+            );
+            if r.resources
+                .as_ref()
+                .unwrap()
+                .contains(&"secrets".to_string())
+            {
                 assert_eq!(r.verbs, ["get", "list", "watch"]);
             }
         }

@@ -78,9 +78,10 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
             ctx.reset_backoff(&key);
             Ok(action)
         }
-        Err(kube::runtime::finalizer::Error::ApplyFailed(e) | kube::runtime::finalizer::Error::CleanupFailed(e)) => {
-            Err(e)
-        }
+        Err(
+            kube::runtime::finalizer::Error::ApplyFailed(e)
+            | kube::runtime::finalizer::Error::CleanupFailed(e),
+        ) => Err(e),
         Err(e) => Err(ReconcileError::Finalizer(e.to_string())),
     }
 }
@@ -88,16 +89,26 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
 /// Error policy: count, log, and retry with a per-pipeline exponential backoff.
 pub fn error_policy(p: Arc<SyncPipeline>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
     let key = format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any());
-    ctx.metrics.errors.with_label_values(&[err.metric_label()]).inc();
+    ctx.metrics
+        .errors
+        .with_label_values(&[err.metric_label()])
+        .inc();
     let delay = ctx.next_backoff(&key);
     warn!(namespace = %p.namespace().unwrap_or_default(), name = %p.name_any(), error = %err, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
 
 /// What resolving the Secret found, with the data when it resolved.
-async fn resolve_secret(p: &SyncPipeline, ctx: &Context, ns: &str) -> Result<(SecretState, Option<Secret>), ReconcileError> {
+async fn resolve_secret(
+    p: &SyncPipeline,
+    ctx: &Context,
+    ns: &str,
+) -> Result<(SecretState, Option<Secret>), ReconcileError> {
     let name = p.spec.secret_ref.name.clone();
-    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns).get_opt(&name).await.map_err(ReconcileError::Kube)?;
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&name)
+        .await
+        .map_err(ReconcileError::Kube)?;
     let Some(secret) = secret else {
         return Ok((SecretState::NotFound { name }, None));
     };
@@ -125,7 +136,10 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     // Resolve and validate what the spec refers to.
     let (secret_state, secret) = resolve_secret(p, ctx, &ns).await?;
     let redis_error = if secret_state == SecretState::Resolved {
-        admin::ping(&redis_url(p, secret.as_ref()), ctx.settings.redis_timeout).await.err().map(|e| e.to_string())
+        admin::ping(&redis_url(p, secret.as_ref()), ctx.settings.redis_timeout)
+            .await
+            .err()
+            .map(|e| e.to_string())
     } else {
         None
     };
@@ -142,20 +156,44 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     apply::<Service>(ctx, &service).await?;
     match &pdb {
         Some(pdb) => drop(apply::<PodDisruptionBudget>(ctx, pdb).await?),
-        None => delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name)).await?,
+        None => {
+            delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name))
+                .await?
+        }
     }
     let (receiver, workers) = match &secret {
         Some(secret) => {
             let inputs = BuildInputs {
                 image: ctx.settings.image.clone(),
-                secret_checksum: secret::checksum(&p.spec, &secret.data.clone().unwrap_or_default()),
-                worker_replicas: if paused { 0 } else { p.spec.workers.min_replicas },
+                secret_checksum: secret::checksum(
+                    &p.spec,
+                    &secret.data.clone().unwrap_or_default(),
+                ),
+                worker_replicas: if paused {
+                    0
+                } else {
+                    p.spec.workers.min_replicas
+                },
             };
-            let receiver = apply::<Deployment>(ctx, &resources::receiver_deployment(p, &inputs, &config_checksum)?).await?;
-            let workers = apply::<Deployment>(ctx, &resources::worker_deployment(p, &inputs, &config_checksum)?).await?;
-            (Some(DeploymentView::of(&receiver)), Some(DeploymentView::of(&workers)))
+            let receiver = apply::<Deployment>(
+                ctx,
+                &resources::receiver_deployment(p, &inputs, &config_checksum)?,
+            )
+            .await?;
+            let workers = apply::<Deployment>(
+                ctx,
+                &resources::worker_deployment(p, &inputs, &config_checksum)?,
+            )
+            .await?;
+            (
+                Some(DeploymentView::of(&receiver)),
+                Some(DeploymentView::of(&workers)),
+            )
         }
-        None => (existing_view(ctx, &ns, &resources::receiver_name(&name)).await?, existing_view(ctx, &ns, &resources::worker_name(&name)).await?),
+        None => (
+            existing_view(ctx, &ns, &resources::receiver_name(&name)).await?,
+            existing_view(ctx, &ns, &resources::worker_name(&name)).await?,
+        ),
     };
 
     // Status.
@@ -171,31 +209,66 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     let new_status = status::compute(&observed, p.status.as_ref(), Time(Timestamp::now()));
     write_status(p, ctx, &new_status).await?;
 
-    let ready = new_status.conditions.iter().any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
-    Ok(Action::requeue(if ready || paused { ctx.settings.resync } else { ctx.settings.resync.min(std::time::Duration::from_secs(30)) }))
+    let ready = new_status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
+    Ok(Action::requeue(if ready || paused {
+        ctx.settings.resync
+    } else {
+        ctx.settings.resync.min(std::time::Duration::from_secs(30))
+    }))
 }
 
-async fn existing_view(ctx: &Context, ns: &str, name: &str) -> Result<Option<DeploymentView>, ReconcileError> {
+async fn existing_view(
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+) -> Result<Option<DeploymentView>, ReconcileError> {
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(api.get_opt(name).await.map_err(ReconcileError::Kube)?.as_ref().map(DeploymentView::of))
+    Ok(api
+        .get_opt(name)
+        .await
+        .map_err(ReconcileError::Kube)?
+        .as_ref()
+        .map(DeploymentView::of))
 }
 
 /// Patches the status only when it changed, and publishes an Event per condition that
 /// flipped (never one per reconcile).
-async fn write_status(p: &SyncPipeline, ctx: &Context, new: &SyncPipelineStatus) -> Result<(), ReconcileError> {
+async fn write_status(
+    p: &SyncPipeline,
+    ctx: &Context,
+    new: &SyncPipelineStatus,
+) -> Result<(), ReconcileError> {
     if p.status.as_ref() == Some(new) {
         return Ok(());
     }
-    let api: Api<SyncPipeline> = Api::namespaced(ctx.client.clone(), &p.namespace().unwrap_or_default());
+    let api: Api<SyncPipeline> =
+        Api::namespaced(ctx.client.clone(), &p.namespace().unwrap_or_default());
     let patch = serde_json::json!({"status": new});
-    api.patch_status(&p.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(ReconcileError::Kube)?;
-    ctx.metrics.writes.with_label_values(&["SyncPipelineStatus"]).inc();
+    api.patch_status(
+        &p.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await
+    .map_err(ReconcileError::Kube)?;
+    ctx.metrics
+        .writes
+        .with_label_values(&["SyncPipelineStatus"])
+        .inc();
 
     for c in status::transitions(p.status.as_ref(), new) {
-        let good = c.status == "True" && c.type_ != crate::api::condition::PAUSED || c.type_ == crate::api::condition::PAUSED && c.status == "False";
+        let good = c.status == "True" && c.type_ != crate::api::condition::PAUSED
+            || c.type_ == crate::api::condition::PAUSED && c.status == "False";
         info!(condition = %c.type_, status = %c.status, reason = %c.reason, "{}", c.message);
         let event = Event {
-            type_: if good { EventType::Normal } else { EventType::Warning },
+            type_: if good {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            },
             reason: c.reason.clone(),
             note: Some(format!("{} is {}: {}", c.type_, c.status, c.message)),
             action: "Reconcile".into(),

@@ -27,10 +27,16 @@ pub struct SecretKey {
 }
 
 const fn required(key: &'static str) -> SecretKey {
-    SecretKey { key, required: true }
+    SecretKey {
+        key,
+        required: true,
+    }
 }
 const fn optional(key: &'static str) -> SecretKey {
-    SecretKey { key, required: false }
+    SecretKey {
+        key,
+        required: false,
+    }
 }
 
 fn verifies_with_shared_secret(spec: &SyncPipelineSpec) -> bool {
@@ -59,7 +65,10 @@ pub fn receiver_keys(spec: &SyncPipelineSpec) -> Vec<SecretKey> {
 pub fn worker_keys(spec: &SyncPipelineSpec) -> Vec<SecretKey> {
     let mut out = match spec.store.platform {
         StorePlatform::WooCommerce => {
-            vec![required(keys::STORE_CONSUMER_KEY), required(keys::STORE_CONSUMER_SECRET)]
+            vec![
+                required(keys::STORE_CONSUMER_KEY),
+                required(keys::STORE_CONSUMER_SECRET),
+            ]
         }
         StorePlatform::Shopify | StorePlatform::Magento => vec![required(keys::STORE_TOKEN)],
     };
@@ -69,7 +78,10 @@ pub fn worker_keys(spec: &SyncPipelineSpec) -> Vec<SecretKey> {
 }
 
 /// The first required key the Secret lacks (or holds empty), in a stable order.
-pub fn first_missing_key(spec: &SyncPipelineSpec, data: &BTreeMap<String, ByteString>) -> Option<&'static str> {
+pub fn first_missing_key(
+    spec: &SyncPipelineSpec,
+    data: &BTreeMap<String, ByteString>,
+) -> Option<&'static str> {
     receiver_keys(spec)
         .into_iter()
         .chain(worker_keys(spec))
@@ -94,7 +106,11 @@ pub fn env_name(key: &str) -> String {
 /// SHA-256 over the keys the pipeline uses, in key order; goes on the pod template so a
 /// rotated Secret rolls the pods. Unused keys do not roll anything.
 pub fn checksum(spec: &SyncPipelineSpec, data: &BTreeMap<String, ByteString>) -> String {
-    let mut used: Vec<&str> = receiver_keys(spec).iter().chain(&worker_keys(spec)).map(|k| k.key).collect();
+    let mut used: Vec<&str> = receiver_keys(spec)
+        .iter()
+        .chain(&worker_keys(spec))
+        .map(|k| k.key)
+        .collect();
     used.sort_unstable();
     used.dedup();
     let mut hash = Sha256::new();
@@ -115,18 +131,28 @@ mod tests {
     use crate::api::SyncPipeline;
 
     fn spec(file: &str) -> SyncPipelineSpec {
-        let text = std::fs::read_to_string(format!("{}/examples/valid/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/examples/valid/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let doc = text.split("\n---\n").nth(1).unwrap();
         serde_yaml::from_str::<SyncPipeline>(doc).unwrap().spec
     }
 
     fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, ByteString> {
-        pairs.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+            .collect()
     }
 
     #[test]
     fn env_names_are_upper_snake_case() {
-        assert_eq!(env_name("webhookSecretPrevious"), "SYNCLINE_WEBHOOK_SECRET_PREVIOUS");
+        assert_eq!(
+            env_name("webhookSecretPrevious"),
+            "SYNCLINE_WEBHOOK_SECRET_PREVIOUS"
+        );
         assert_eq!(env_name("crmToken"), "SYNCLINE_CRM_TOKEN");
         assert_eq!(env_name("redisUrl"), "SYNCLINE_REDIS_URL");
     }
@@ -134,29 +160,51 @@ mod tests {
     #[test]
     fn missing_keys_depend_on_the_platform() {
         let shopify = spec("shopify.yaml");
-        let full = data(&[("webhookSecret", "w"), ("storeToken", "s"), ("crmToken", "c")]);
+        let full = data(&[
+            ("webhookSecret", "w"),
+            ("storeToken", "s"),
+            ("crmToken", "c"),
+        ]);
         assert_eq!(first_missing_key(&shopify, &full), None);
         let no_crm = data(&[("webhookSecret", "w"), ("storeToken", "s")]);
         assert_eq!(first_missing_key(&shopify, &no_crm), Some("crmToken"));
-        let empty_value = data(&[("webhookSecret", ""), ("storeToken", "s"), ("crmToken", "c")]);
-        assert_eq!(first_missing_key(&shopify, &empty_value), Some("webhookSecret"));
+        let empty_value = data(&[
+            ("webhookSecret", ""),
+            ("storeToken", "s"),
+            ("crmToken", "c"),
+        ]);
+        assert_eq!(
+            first_missing_key(&shopify, &empty_value),
+            Some("webhookSecret")
+        );
 
         let woo = spec("woocommerce.yaml");
         assert_eq!(first_missing_key(&woo, &full), Some("storeConsumerKey"));
 
         // Adobe Commerce webhooks are verified with a public key: no shared secret needed.
         let adobe = spec("magento-adobe.yaml");
-        assert_eq!(first_missing_key(&adobe, &data(&[("storeToken", "s"), ("crmToken", "c")])), None);
+        assert_eq!(
+            first_missing_key(&adobe, &data(&[("storeToken", "s"), ("crmToken", "c")])),
+            None
+        );
     }
 
     #[test]
     fn checksum_changes_only_with_used_keys() {
         let shopify = spec("shopify.yaml");
-        let a = data(&[("webhookSecret", "w"), ("storeToken", "s"), ("crmToken", "c")]);
+        let a = data(&[
+            ("webhookSecret", "w"),
+            ("storeToken", "s"),
+            ("crmToken", "c"),
+        ]);
         let mut b = a.clone();
         b.insert("unrelated".into(), ByteString(b"x".to_vec()));
         assert_eq!(checksum(&shopify, &a), checksum(&shopify, &b));
-        let rotated = data(&[("webhookSecret", "w2"), ("storeToken", "s"), ("crmToken", "c")]);
+        let rotated = data(&[
+            ("webhookSecret", "w2"),
+            ("storeToken", "s"),
+            ("crmToken", "c"),
+        ]);
         assert_ne!(checksum(&shopify, &a), checksum(&shopify, &rotated));
     }
 }

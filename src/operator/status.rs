@@ -79,7 +79,12 @@ struct Cond {
     message: String,
 }
 
-fn deployment_condition(type_: &'static str, what: &str, view: &Option<DeploymentView>, secret_ok: bool) -> Cond {
+fn deployment_condition(
+    type_: &'static str,
+    what: &str,
+    view: &Option<DeploymentView>,
+    secret_ok: bool,
+) -> Cond {
     match view {
         None if !secret_ok => Cond {
             type_,
@@ -132,16 +137,32 @@ fn conditions_for(o: &Observed) -> Vec<Cond> {
             type_: condition::SECRET_RESOLVED,
             ok: false,
             reason: reason::SECRET_KEY_MISSING,
-            message: format!("Secret {name:?} has no non-empty key {key:?}, which this pipeline needs"),
+            message: format!(
+                "Secret {name:?} has no non-empty key {key:?}, which this pipeline needs"
+            ),
         },
     };
     let secret_ok = secret.ok;
-    let receiver = deployment_condition(condition::RECEIVER_AVAILABLE, "receiver", &o.receiver, secret_ok);
-    let workers = deployment_condition(condition::WORKERS_AVAILABLE, "worker", &o.workers, secret_ok);
+    let receiver = deployment_condition(
+        condition::RECEIVER_AVAILABLE,
+        "receiver",
+        &o.receiver,
+        secret_ok,
+    );
+    let workers = deployment_condition(
+        condition::WORKERS_AVAILABLE,
+        "worker",
+        &o.workers,
+        secret_ok,
+    );
     let paused = Cond {
         type_: condition::PAUSED,
         ok: o.paused,
-        reason: if o.paused { reason::PAUSED } else { reason::RUNNING },
+        reason: if o.paused {
+            reason::PAUSED
+        } else {
+            reason::RUNNING
+        },
         message: if o.paused {
             "spec.state is Paused: workers and polling are stopped; the receiver keeps queueing webhooks".into()
         } else {
@@ -152,17 +173,34 @@ fn conditions_for(o: &Observed) -> Vec<Cond> {
     let blocker = [&secret, &receiver, &workers].into_iter().find(|c| !c.ok);
     let ready = match (blocker, &o.redis_error) {
         (Some(c), _) if !secret_ok => (false, c.reason, c.message.clone()),
-        (_, Some(err)) => (false, reason::REDIS_UNREACHABLE, format!("Redis unreachable: {err}")),
+        (_, Some(err)) => (
+            false,
+            reason::REDIS_UNREACHABLE,
+            format!("Redis unreachable: {err}"),
+        ),
         (Some(c), None) => (false, c.reason, c.message.clone()),
         (None, None) if o.paused => (false, reason::PAUSED, paused.message.clone()),
-        (None, None) => (true, reason::PIPELINE_RUNNING, "receiver and workers are available".into()),
+        (None, None) => (
+            true,
+            reason::PIPELINE_RUNNING,
+            "receiver and workers are available".into(),
+        ),
     };
-    let ready = Cond { type_: condition::READY, ok: ready.0, reason: ready.1, message: ready.2 };
+    let ready = Cond {
+        type_: condition::READY,
+        ok: ready.0,
+        reason: ready.1,
+        message: ready.2,
+    };
     vec![ready, secret, receiver, workers, paused]
 }
 
 /// The status to write, given the observations and the status currently stored.
-pub fn compute(o: &Observed, current: Option<&SyncPipelineStatus>, now: Time) -> SyncPipelineStatus {
+pub fn compute(
+    o: &Observed,
+    current: Option<&SyncPipelineStatus>,
+    now: Time,
+) -> SyncPipelineStatus {
     let old = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
     let conditions = conditions_for(o)
         .into_iter()
@@ -201,12 +239,18 @@ pub fn compute(o: &Observed, current: Option<&SyncPipelineStatus>, now: Time) ->
 
 /// Conditions whose status flipped between two statuses: (type, new status, reason,
 /// message). Events are published for these only, never on every reconcile.
-pub fn transitions(before: Option<&SyncPipelineStatus>, after: &SyncPipelineStatus) -> Vec<Condition> {
+pub fn transitions(
+    before: Option<&SyncPipelineStatus>,
+    after: &SyncPipelineStatus,
+) -> Vec<Condition> {
     let old = before.map(|s| s.conditions.as_slice()).unwrap_or_default();
     after
         .conditions
         .iter()
-        .filter(|c| !old.iter().any(|p| p.type_ == c.type_ && p.status == c.status && p.reason == c.reason))
+        .filter(|c| {
+            !old.iter()
+                .any(|p| p.type_ == c.type_ && p.status == c.status && p.reason == c.reason)
+        })
         .cloned()
         .collect()
 }

@@ -21,15 +21,22 @@ fn redis_err(e: redis::RedisError) -> AdminError {
     AdminError::Redis(e.to_string())
 }
 
-async fn connect(url: &str, timeout: Duration) -> Result<redis::aio::MultiplexedConnection, AdminError> {
-    let client = redis::Client::open(url).map_err(|e| AdminError::InvalidUrl(e.category().to_string()))?;
+async fn connect(
+    url: &str,
+    timeout: Duration,
+) -> Result<redis::aio::MultiplexedConnection, AdminError> {
+    let client =
+        redis::Client::open(url).map_err(|e| AdminError::InvalidUrl(e.category().to_string()))?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
-    tokio::time::timeout(timeout, client.get_multiplexed_async_connection_with_config(&config))
-        .await
-        .map_err(|_| AdminError::Timeout(timeout))?
-        .map_err(redis_err)
+    tokio::time::timeout(
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&config),
+    )
+    .await
+    .map_err(|_| AdminError::Timeout(timeout))?
+    .map_err(redis_err)
 }
 
 /// Checks that Redis answers a PING within `timeout`.
@@ -37,14 +44,22 @@ pub async fn ping(url: &str, timeout: Duration) -> Result<(), AdminError> {
     let mut conn = connect(url, timeout).await?;
     let ping = redis::cmd("PING");
     let fut = ping.query_async::<String>(&mut conn);
-    tokio::time::timeout(timeout, fut).await.map_err(|_| AdminError::Timeout(timeout))?.map_err(redis_err)?;
+    tokio::time::timeout(timeout, fut)
+        .await
+        .map_err(|_| AdminError::Timeout(timeout))?
+        .map_err(redis_err)?;
     Ok(())
 }
 
 /// Removes every key of one pipeline (queue, dedupe markers, watermarks, retries, dead
 /// letters, cursors, lease) and returns how many were removed. The shared CRM rate-limit
 /// bucket is another tag and is left alone.
-pub async fn delete_pipeline_keys(url: &str, namespace: &str, name: &str, timeout: Duration) -> Result<u64, AdminError> {
+pub async fn delete_pipeline_keys(
+    url: &str,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<u64, AdminError> {
     let mut conn = connect(url, timeout).await?;
     let pattern = format!("{}*", glob_escape(&key_prefix(namespace, name)));
     let work = async {
@@ -68,7 +83,10 @@ pub async fn delete_pipeline_keys(url: &str, namespace: &str, name: &str, timeou
             cursor = next;
         }
     };
-    tokio::time::timeout(timeout, work).await.map_err(|_| AdminError::Timeout(timeout))?.map_err(redis_err)
+    tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| AdminError::Timeout(timeout))?
+        .map_err(redis_err)
 }
 
 /// Escapes Redis glob metacharacters so a name is matched literally.

@@ -113,3 +113,71 @@ impl Drop for ControlPlane {
             .status();
     }
 }
+
+pub mod operator;
+pub mod redis;
+
+/// Installs the checked-in CRD and waits until it is served.
+pub async fn install_crd(client: &kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, PostParams};
+    use kube::runtime::wait::{await_condition, conditions};
+    let text = std::fs::read_to_string(repo().join(syncline::api::CRD_PATH)).unwrap();
+    let crd: CustomResourceDefinition = serde_yaml::from_str(&text).unwrap();
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.create(&PostParams::default(), &crd).await.unwrap();
+    let established = await_condition(
+        api,
+        "syncpipelines.syncline.dev",
+        conditions::is_crd_established(),
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(30), established)
+        .await
+        .expect("CRD not Established within 30 s")
+        .unwrap();
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or panics with `what` after `secs`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for: {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+impl ControlPlane {
+    /// A kubeconfig that authenticates as a service account (bound by deploy/rbac.yaml),
+    /// so tests prove the operator works with exactly the RBAC it ships.
+    pub fn service_account_kubeconfig(&self, namespace: &str, name: &str) -> PathBuf {
+        let (ok, token, err) =
+            self.kubectl(&["create", "token", name, "-n", namespace, "--duration", "1h"]);
+        assert!(ok, "kubectl create token: {err}");
+        let (ok, raw, err) = self.kubectl(&[
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "-o",
+            "json",
+        ]);
+        assert!(ok, "kubectl config view: {err}");
+        let mut kc: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        kc["users"] = serde_json::json!([{"name": "sa", "user": {"token": token.trim()}}]);
+        kc["contexts"][0]["context"]["user"] = "sa".into();
+        let path = self.dir.path().join(format!("kubeconfig-{name}"));
+        std::fs::write(&path, serde_json::to_string(&kc).unwrap()).unwrap();
+        path
+    }
+}

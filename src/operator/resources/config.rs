@@ -45,12 +45,18 @@ mod tests {
         let (cm, sum) = config_map(&p).unwrap();
         assert_eq!(cm.metadata.name.as_deref(), Some("acme-shopify-config"));
         let owner = &cm.metadata.owner_references.as_ref().unwrap()[0];
-        assert_eq!((owner.kind.as_str(), owner.controller), ("SyncPipeline", Some(true)));
+        assert_eq!(
+            (owner.kind.as_str(), owner.controller),
+            ("SyncPipeline", Some(true))
+        );
         let yaml = &cm.data.as_ref().unwrap()[PIPELINE_FILE];
         let back: SyncPipeline = serde_yaml::from_str(yaml).unwrap();
         assert_eq!(back.spec, p.spec);
         assert_eq!(back.metadata.namespace.as_deref(), Some("shops"));
-        assert!(!yaml.contains("replace-with"), "secret values must never be rendered");
+        assert!(
+            !yaml.contains("replace-with"),
+            "secret values must never be rendered"
+        );
 
         let mut changed = p.clone();
         changed.spec.polling.interval = "1m".into();

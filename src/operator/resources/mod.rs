@@ -15,7 +15,9 @@ use kube::Resource;
 use crate::api::SyncPipeline;
 
 pub use config::{PIPELINE_FILE, config_map};
-pub use receiver::{RECEIVER_PORT, receiver_deployment, receiver_pdb, receiver_service, webhook_url};
+pub use receiver::{
+    RECEIVER_PORT, receiver_deployment, receiver_pdb, receiver_service, webhook_url,
+};
 pub use worker::worker_deployment;
 
 /// Annotation on pod templates: a checksum of the Secret keys the pods read.
@@ -60,8 +62,14 @@ pub fn worker_name(pipeline: &str) -> String {
 pub fn selector_labels(pipeline: &str, component: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("app.kubernetes.io/name".to_string(), "syncline".to_string()),
-        ("app.kubernetes.io/instance".to_string(), pipeline.to_string()),
-        ("app.kubernetes.io/component".to_string(), component.to_string()),
+        (
+            "app.kubernetes.io/instance".to_string(),
+            pipeline.to_string(),
+        ),
+        (
+            "app.kubernetes.io/component".to_string(),
+            component.to_string(),
+        ),
     ])
 }
 
@@ -70,21 +78,38 @@ pub fn labels(pipeline: &str, component: &str) -> BTreeMap<String, String> {
     let mut labels = selector_labels(pipeline, component);
     labels.insert("app.kubernetes.io/part-of".into(), "syncline".into());
     labels.insert("app.kubernetes.io/managed-by".into(), FIELD_MANAGER.into());
-    labels.insert("app.kubernetes.io/version".into(), env!("CARGO_PKG_VERSION").into());
+    labels.insert(
+        "app.kubernetes.io/version".into(),
+        env!("CARGO_PKG_VERSION").into(),
+    );
     labels
 }
 
 pub(crate) fn name_and_namespace(p: &SyncPipeline) -> Result<(&str, &str), BuildError> {
-    let name = p.metadata.name.as_deref().ok_or(BuildError::MissingMetadata("metadata.name"))?;
-    let ns = p.metadata.namespace.as_deref().ok_or(BuildError::MissingMetadata("metadata.namespace"))?;
+    let name = p
+        .metadata
+        .name
+        .as_deref()
+        .ok_or(BuildError::MissingMetadata("metadata.name"))?;
+    let ns = p
+        .metadata
+        .namespace
+        .as_deref()
+        .ok_or(BuildError::MissingMetadata("metadata.namespace"))?;
     Ok((name, ns))
 }
 
 /// Metadata of a child: name, namespace, labels and the controller owner reference, so
 /// deleting the pipeline garbage-collects it.
-pub(crate) fn child_meta(p: &SyncPipeline, name: String, component: &str) -> Result<ObjectMeta, BuildError> {
+pub(crate) fn child_meta(
+    p: &SyncPipeline,
+    name: String,
+    component: &str,
+) -> Result<ObjectMeta, BuildError> {
     let (pipeline, ns) = name_and_namespace(p)?;
-    let mut owner: OwnerReference = p.controller_owner_ref(&()).ok_or(BuildError::MissingMetadata("metadata.uid"))?;
+    let mut owner: OwnerReference = p
+        .controller_owner_ref(&())
+        .ok_or(BuildError::MissingMetadata("metadata.uid"))?;
     // Foreground deletion of the pipeline waits for its children.
     owner.block_owner_deletion = Some(true);
     Ok(ObjectMeta {
@@ -102,7 +127,11 @@ pub(crate) mod test_support {
 
     /// A valid example pipeline as the API server would hand it to the operator.
     pub fn pipeline(file: &str) -> SyncPipeline {
-        let text = std::fs::read_to_string(format!("{}/examples/valid/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/examples/valid/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let doc = text.split("\n---\n").nth(1).unwrap();
         let mut p: SyncPipeline = serde_yaml::from_str(doc).unwrap();
         p.metadata.namespace = Some("shops".into());

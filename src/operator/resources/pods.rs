@@ -5,15 +5,18 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
-    HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PodSecurityContext, PodSpec, PodTemplateSpec,
+    Probe, ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{BuildInputs, CONFIG_CHECKSUM, PIPELINE_FILE, SECRET_CHECKSUM, config_map_name, labels};
+use super::{
+    BuildInputs, CONFIG_CHECKSUM, PIPELINE_FILE, SECRET_CHECKSUM, config_map_name, labels,
+};
 use crate::api::SyncPipeline;
 use crate::operator::secret::{SecretKey, env_name};
 
@@ -40,7 +43,10 @@ pub fn default_resources(cpu: &str, memory: &str, memory_limit: &str) -> Resourc
             ("cpu".to_string(), Quantity(cpu.into())),
             ("memory".to_string(), Quantity(memory.into())),
         ])),
-        limits: Some(BTreeMap::from([("memory".to_string(), Quantity(memory_limit.into()))])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_string(),
+            Quantity(memory_limit.into()),
+        )])),
         ..Default::default()
     }
 }
@@ -88,12 +94,19 @@ pub fn pod_template(
         EnvVar {
             name: "SYNCLINE_POD_NAME".into(),
             value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..Default::default() }),
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.name".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
         },
-        EnvVar { name: "RUST_LOG".into(), value: Some("info".into()), ..Default::default() },
+        EnvVar {
+            name: "RUST_LOG".into(),
+            value: Some("info".into()),
+            ..Default::default()
+        },
     ];
     env.extend(secret_env(&p.spec.secret_ref.name, &params.secret_keys));
 
@@ -117,12 +130,24 @@ pub fn pod_template(
             allow_privilege_escalation: Some(false),
             read_only_root_filesystem: Some(true),
             run_as_non_root: Some(true),
-            capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), ..Default::default() }),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         volume_mounts: Some(vec![
-            VolumeMount { name: "config".into(), mount_path: CONFIG_DIR.into(), read_only: Some(true), ..Default::default() },
-            VolumeMount { name: "tmp".into(), mount_path: "/tmp".into(), ..Default::default() },
+            VolumeMount {
+                name: "config".into(),
+                mount_path: CONFIG_DIR.into(),
+                read_only: Some(true),
+                ..Default::default()
+            },
+            VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..Default::default()
+            },
         ]),
         ..Default::default()
     };
@@ -145,19 +170,28 @@ pub fn pod_template(
                 run_as_user: Some(RUN_AS_USER),
                 run_as_group: Some(RUN_AS_USER),
                 fs_group: Some(RUN_AS_USER),
-                seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..Default::default() }),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             containers: vec![container],
             volumes: Some(vec![
                 Volume {
                     name: "config".into(),
-                    config_map: Some(ConfigMapVolumeSource { name: config_map_name(pipeline), ..Default::default() }),
+                    config_map: Some(ConfigMapVolumeSource {
+                        name: config_map_name(pipeline),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
                 Volume {
                     name: "tmp".into(),
-                    empty_dir: Some(EmptyDirVolumeSource { size_limit: Some(Quantity("64Mi".into())), ..Default::default() }),
+                    empty_dir: Some(EmptyDirVolumeSource {
+                        size_limit: Some(Quantity("64Mi".into())),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 },
             ]),

@@ -1,13 +1,19 @@
 //! The receiver's Deployment, Service and PodDisruptionBudget.
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment};
-use k8s_openapi::api::core::v1::{LifecycleHandler, Lifecycle, Service, ServicePort, ServiceSpec, SleepAction};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Lifecycle, LifecycleHandler, Service, ServicePort, ServiceSpec, SleepAction,
+};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::pods::{PodParams, default_resources, pipeline_path, pod_template};
-use super::{BuildError, BuildInputs, child_meta, name_and_namespace, receiver_name, selector_labels};
+use super::{
+    BuildError, BuildInputs, child_meta, name_and_namespace, receiver_name, selector_labels,
+};
 use crate::api::SyncPipeline;
 use crate::operator::secret::receiver_keys;
 
@@ -18,7 +24,11 @@ const COMPONENT: &str = "receiver";
 /// The receiver Deployment. Rolling updates never drop below the wanted replicas
 /// (maxUnavailable 0), and a short preStop sleep lets endpoints stop routing to a pod
 /// before it is told to stop, so no webhook meets a closed port.
-pub fn receiver_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checksum: &str) -> Result<Deployment, BuildError> {
+pub fn receiver_deployment(
+    p: &SyncPipeline,
+    inputs: &BuildInputs,
+    config_checksum: &str,
+) -> Result<Deployment, BuildError> {
     let (name, _) = name_and_namespace(p)?;
     let params = PodParams {
         component: COMPONENT,
@@ -31,10 +41,18 @@ pub fn receiver_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checks
         ],
         port: RECEIVER_PORT,
         secret_keys: receiver_keys(&p.spec),
-        resources: p.spec.receiver.resources.clone().unwrap_or_else(|| default_resources("100m", "64Mi", "256Mi")),
+        resources: p
+            .spec
+            .receiver
+            .resources
+            .clone()
+            .unwrap_or_else(|| default_resources("100m", "64Mi", "256Mi")),
         grace_seconds: 30,
         lifecycle: Some(Lifecycle {
-            pre_stop: Some(LifecycleHandler { sleep: Some(SleepAction { seconds: 5 }), ..Default::default() }),
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction { seconds: 5 }),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
     };
@@ -42,7 +60,10 @@ pub fn receiver_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checks
         metadata: child_meta(p, receiver_name(name), COMPONENT)?,
         spec: Some(DeploymentSpec {
             replicas: Some(p.spec.receiver.replicas),
-            selector: LabelSelector { match_labels: Some(selector_labels(name, COMPONENT)), ..Default::default() },
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..Default::default()
+            },
             strategy: Some(DeploymentStrategy {
                 type_: Some("RollingUpdate".into()),
                 rolling_update: Some(RollingUpdateDeployment {
@@ -90,7 +111,10 @@ pub fn receiver_pdb(p: &SyncPipeline) -> Result<Option<PodDisruptionBudget>, Bui
         metadata: child_meta(p, receiver_name(name), COMPONENT)?,
         spec: Some(PodDisruptionBudgetSpec {
             max_unavailable: Some(IntOrString::Int(1)),
-            selector: Some(LabelSelector { match_labels: Some(selector_labels(name, COMPONENT)), ..Default::default() }),
+            selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..Default::default()
+            }),
             ..Default::default()
         }),
         ..Default::default()

@@ -26,27 +26,59 @@ fn every_child_is_labelled_and_owned_by_the_pipeline() {
         assert_eq!(m.namespace.as_deref(), Some("shops"));
         let owner = &m.owner_references.unwrap()[0];
         assert_eq!(owner.uid, "3f1c5e0a-0000-4000-8000-000000000001");
-        assert_eq!((owner.controller, owner.block_owner_deletion), (Some(true), Some(true)));
+        assert_eq!(
+            (owner.controller, owner.block_owner_deletion),
+            (Some(true), Some(true))
+        );
     }
 }
 
 #[test]
 fn pods_are_locked_down() {
     let p = pipeline("shopify.yaml");
-    for d in [receiver_deployment(&p, &inputs(), "c").unwrap(), worker_deployment(&p, &inputs(), "c").unwrap()] {
+    for d in [
+        receiver_deployment(&p, &inputs(), "c").unwrap(),
+        worker_deployment(&p, &inputs(), "c").unwrap(),
+    ] {
         let spec = pod_spec(&d);
         assert_eq!(spec.automount_service_account_token, Some(false));
         let psc = spec.security_context.as_ref().unwrap();
         assert_eq!(psc.run_as_non_root, Some(true));
-        assert_eq!(psc.seccomp_profile.as_ref().unwrap().type_, "RuntimeDefault");
+        assert_eq!(
+            psc.seccomp_profile.as_ref().unwrap().type_,
+            "RuntimeDefault"
+        );
         assert!(psc.run_as_user.unwrap() > 0);
         let c = &spec.containers[0];
         let sc = c.security_context.as_ref().unwrap();
         assert_eq!(sc.read_only_root_filesystem, Some(true));
         assert_eq!(sc.allow_privilege_escalation, Some(false));
-        assert_eq!(sc.capabilities.as_ref().unwrap().drop.as_deref(), Some(&["ALL".to_string()][..]));
-        assert_eq!(c.liveness_probe.as_ref().unwrap().http_get.as_ref().unwrap().path.as_deref(), Some("/healthz"));
-        assert_eq!(c.readiness_probe.as_ref().unwrap().http_get.as_ref().unwrap().path.as_deref(), Some("/readyz"));
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop.as_deref(),
+            Some(&["ALL".to_string()][..])
+        );
+        assert_eq!(
+            c.liveness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .as_deref(),
+            Some("/healthz")
+        );
+        assert_eq!(
+            c.readiness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .as_deref(),
+            Some("/readyz")
+        );
         let res = c.resources.as_ref().unwrap();
         assert!(res.requests.as_ref().unwrap().contains_key("cpu"));
         assert!(res.limits.as_ref().unwrap().contains_key("memory"));
@@ -59,18 +91,33 @@ fn secrets_reach_pods_only_through_secret_key_refs() {
     let p = pipeline("shopify.yaml");
     let receiver = receiver_deployment(&p, &inputs(), "c").unwrap();
     let worker = worker_deployment(&p, &inputs(), "c").unwrap();
-    let env_of = |d: &k8s_openapi::api::apps::v1::Deployment| pod_spec(d).containers[0].env.clone().unwrap();
+    let env_of =
+        |d: &k8s_openapi::api::apps::v1::Deployment| pod_spec(d).containers[0].env.clone().unwrap();
     for env in [env_of(&receiver), env_of(&worker)] {
-        for var in env.iter().filter(|v| v.name.starts_with("SYNCLINE_") && v.name != "SYNCLINE_POD_NAME") {
+        for var in env
+            .iter()
+            .filter(|v| v.name.starts_with("SYNCLINE_") && v.name != "SYNCLINE_POD_NAME")
+        {
             assert!(var.value.is_none(), "{} carries a literal value", var.name);
-            let r = var.value_from.as_ref().unwrap().secret_key_ref.as_ref().unwrap();
+            let r = var
+                .value_from
+                .as_ref()
+                .unwrap()
+                .secret_key_ref
+                .as_ref()
+                .unwrap();
             assert_eq!(r.name, "acme-shopify-credentials");
         }
     }
-    let names = |env: Vec<k8s_openapi::api::core::v1::EnvVar>| env.into_iter().map(|v| v.name).collect::<Vec<_>>();
+    let names = |env: Vec<k8s_openapi::api::core::v1::EnvVar>| {
+        env.into_iter().map(|v| v.name).collect::<Vec<_>>()
+    };
     let receiver_env = names(env_of(&receiver));
     assert!(receiver_env.contains(&"SYNCLINE_WEBHOOK_SECRET".to_string()));
-    assert!(!receiver_env.contains(&"SYNCLINE_CRM_TOKEN".to_string()), "least privilege: the receiver needs no CRM token");
+    assert!(
+        !receiver_env.contains(&"SYNCLINE_CRM_TOKEN".to_string()),
+        "least privilege: the receiver needs no CRM token"
+    );
     let worker_env = names(env_of(&worker));
     assert!(worker_env.contains(&"SYNCLINE_CRM_TOKEN".to_string()));
     assert!(!worker_env.contains(&"SYNCLINE_WEBHOOK_SECRET".to_string()));
@@ -85,7 +132,16 @@ fn checksums_and_replicas_follow_the_inputs() {
     i.worker_replicas = 0;
     let b = worker_deployment(&p, &i, "cfg2").unwrap();
     let ann = |d: &k8s_openapi::api::apps::v1::Deployment| {
-        d.spec.as_ref().unwrap().template.metadata.as_ref().unwrap().annotations.clone().unwrap()
+        d.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .clone()
+            .unwrap()
     };
     assert_eq!(ann(&a)[SECRET_CHECKSUM], "abc123");
     assert_eq!(ann(&b)[SECRET_CHECKSUM], "rotated");
@@ -106,12 +162,18 @@ fn pdb_only_with_more_than_one_receiver() {
 #[test]
 fn webhook_url_names_the_service_and_platform() {
     let p = pipeline("woocommerce.yaml");
-    assert_eq!(webhook_url(&p).unwrap(), "http://corner-shop-receiver.shops.svc:8080/webhooks/woocommerce");
+    assert_eq!(
+        webhook_url(&p).unwrap(),
+        "http://corner-shop-receiver.shops.svc:8080/webhooks/woocommerce"
+    );
 }
 
 #[test]
 fn a_pipeline_without_identity_is_an_error_not_a_panic() {
     let mut p = pipeline("shopify.yaml");
     p.metadata.uid = None;
-    assert_eq!(receiver_service(&p).unwrap_err(), BuildError::MissingMetadata("metadata.uid"));
+    assert_eq!(
+        receiver_service(&p).unwrap_err(),
+        BuildError::MissingMetadata("metadata.uid")
+    );
 }

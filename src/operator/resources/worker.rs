@@ -4,7 +4,9 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::pods::{PodParams, default_resources, pipeline_path, pod_template};
-use super::{BuildError, BuildInputs, child_meta, name_and_namespace, selector_labels, worker_name};
+use super::{
+    BuildError, BuildInputs, child_meta, name_and_namespace, selector_labels, worker_name,
+};
 use crate::api::SyncPipeline;
 use crate::operator::secret::worker_keys;
 
@@ -14,7 +16,11 @@ pub const WORKER_PORT: i32 = 8080;
 
 /// The worker Deployment with the replicas the operator wants now. A long grace period
 /// lets a worker finish and acknowledge its current batch on SIGTERM.
-pub fn worker_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checksum: &str) -> Result<Deployment, BuildError> {
+pub fn worker_deployment(
+    p: &SyncPipeline,
+    inputs: &BuildInputs,
+    config_checksum: &str,
+) -> Result<Deployment, BuildError> {
     let (name, _) = name_and_namespace(p)?;
     let params = PodParams {
         component: COMPONENT,
@@ -27,7 +33,12 @@ pub fn worker_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checksum
         ],
         port: WORKER_PORT,
         secret_keys: worker_keys(&p.spec),
-        resources: p.spec.workers.resources.clone().unwrap_or_else(|| default_resources("100m", "128Mi", "512Mi")),
+        resources: p
+            .spec
+            .workers
+            .resources
+            .clone()
+            .unwrap_or_else(|| default_resources("100m", "128Mi", "512Mi")),
         grace_seconds: 60,
         lifecycle: None,
     };
@@ -35,7 +46,10 @@ pub fn worker_deployment(p: &SyncPipeline, inputs: &BuildInputs, config_checksum
         metadata: child_meta(p, worker_name(name), COMPONENT)?,
         spec: Some(DeploymentSpec {
             replicas: Some(inputs.worker_replicas),
-            selector: LabelSelector { match_labels: Some(selector_labels(name, COMPONENT)), ..Default::default() },
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(name, COMPONENT)),
+                ..Default::default()
+            },
             revision_history_limit: Some(3),
             template: pod_template(p, name, inputs, config_checksum, params),
             ..Default::default()
