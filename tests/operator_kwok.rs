@@ -23,8 +23,10 @@ const NS: &str = "shops";
 async fn setup(cp: &ControlPlane) -> kube::Client {
     let client = cp.client().await;
     install_crd(&client).await;
+    // Pipeline pods must pass the `restricted` Pod Security Standard.
     for ns in [NS, "syncline-system"] {
-        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
+        let labels = json!({"pod-security.kubernetes.io/enforce": "restricted"});
+        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}})).unwrap();
         Api::<Namespace>::all(client.clone())
             .create(&PostParams::default(), &obj)
             .await

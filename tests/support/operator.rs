@@ -88,6 +88,10 @@ impl OperatorProcess {
             .sum()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     /// SIGKILL: no lease release, no cleanup, as when a node dies.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
