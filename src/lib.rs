@@ -4,3 +4,6 @@
 //! See DESIGN.md for the architecture this layout follows.
 
 pub mod api;
+pub mod config;
+pub mod queue;
+pub mod receiver;
