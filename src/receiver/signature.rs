@@ -138,15 +138,19 @@ pub struct StandardHeaders<'a> {
 /// Standard Webhooks: any `v1,<base64>` entry of `webhook-signature` must be the HMAC of
 /// `id.timestamp.body`, and the timestamp must lie within `tolerance` of `now_unix` in
 /// either direction. Returns the verified timestamp.
-pub fn verify_standard(
+pub fn verify_standard<'a>(
     keys: &HmacKeys,
-    headers: StandardHeaders<'_>,
+    headers: StandardHeaders<'a>,
     body: &[u8],
     now_unix: i64,
     tolerance: Duration,
 ) -> Result<i64, SignatureError> {
-    let (Some(id), Some(ts), Some(sigs)) = (headers.id, headers.timestamp, headers.signature)
-    else {
+    let present = |h: Option<&'a str>| h.filter(|v| !v.trim().is_empty());
+    let (Some(id), Some(ts), Some(sigs)) = (
+        present(headers.id),
+        present(headers.timestamp),
+        present(headers.signature),
+    ) else {
         return Err(SignatureError::Missing);
     };
     let mut matched = false;

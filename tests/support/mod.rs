@@ -10,6 +10,8 @@ use std::process::Command;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
+pub mod redis;
+
 /// The repository root.
 pub fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
