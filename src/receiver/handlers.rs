@@ -56,6 +56,23 @@ enum Accepted {
     Ping,
 }
 
+/// Counts a delivery in progress; decrements even when the request deadline drops the
+/// handler mid-way.
+struct InFlight<'a>(&'a prometheus::IntGauge);
+
+impl<'a> InFlight<'a> {
+    fn enter(gauge: &'a prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 pub async fn shopify(State(state): State<Arc<ReceiverState>>, req: Request) -> Response {
     handle(state, Route::Shopify, req).await
 }
@@ -77,10 +94,8 @@ async fn handle(state: Arc<ReceiverState>, route: Route, req: Request) -> Respon
     let mut topic = None;
     let result = match state.permits.try_acquire() {
         Ok(_permit) => {
-            state.metrics.in_flight().inc();
-            let result = process(&state, route, req, &mut topic).await;
-            state.metrics.in_flight().dec();
-            result
+            let _in_flight = InFlight::enter(state.metrics.in_flight());
+            process(&state, route, req, &mut topic).await
         }
         Err(_) => Err(Rejection::Overloaded),
     };

@@ -251,3 +251,99 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
         .unwrap();
     assert_eq!(h.envelopes().len(), 1);
 }
+
+/// A request whose body arrives only when `release` fires (or never, if it is dropped).
+fn stalled_request(
+    headers: &[(String, String)],
+    release: tokio::sync::oneshot::Receiver<()>,
+) -> Request<Body> {
+    let stream = futures_util::stream::unfold(Some(release), |state| async move {
+        let release = state?;
+        release.await.ok()?;
+        Some((
+            Ok::<_, std::io::Error>(SHOPIFY_ORDER.as_bytes().to_vec()),
+            None,
+        ))
+    });
+    let mut builder = Request::post("/webhooks/shopify");
+    for (k, v) in headers {
+        builder = builder.header(k, v);
+    }
+    builder.body(Body::from_stream(stream)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_bounded_with_an_immediate_503() {
+    let settings = syncline::receiver::ReceiverSettings {
+        max_concurrency: 1,
+        ..test_settings()
+    };
+    let h = Harness::with_settings(
+        &shopify_pipeline("acme.myshopify.com"),
+        secrets(&[("webhookSecret", SECRET)]),
+        settings,
+    );
+    let headers = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-slow-body");
+    let (release, wait) = tokio::sync::oneshot::channel();
+    let app = h.app.clone();
+    let slow = tokio::spawn(tower::ServiceExt::oneshot(
+        app,
+        stalled_request(&headers, wait),
+    ));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let other = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-other");
+    let started = Instant::now();
+    let (status, resp_headers, json) = h
+        .send(post_owned("/webhooks/shopify", &other, SHOPIFY_ORDER))
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert_eq!(json["error"], "overloaded");
+    assert!(resp_headers.contains_key("retry-after"));
+    assert!(started.elapsed() < Duration::from_millis(500));
+    // Health stays outside the webhook limit.
+    assert_eq!(h.send(get("/healthz")).await.0, StatusCode::OK);
+    release.send(()).unwrap();
+    assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        h.send(post_owned("/webhooks/shopify", &other, SHOPIFY_ORDER))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(h.envelopes().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_finishes_times_out_with_503() {
+    let settings = syncline::receiver::ReceiverSettings {
+        request_timeout: Duration::from_millis(300),
+        ..test_settings()
+    };
+    let h = Harness::with_settings(
+        &shopify_pipeline("acme.myshopify.com"),
+        secrets(&[("webhookSecret", SECRET)]),
+        settings,
+    );
+    let headers = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-never");
+    let (_keep_open, wait) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let (status, resp_headers, json) = h.send(stalled_request(&headers, wait)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{json}");
+    assert_eq!(json["error"], "timeout");
+    assert!(resp_headers.contains_key("retry-after"));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(h.stored_keys(), 0);
+    let metrics = h.state.metrics().render();
+    assert!(
+        metrics.contains("syncline_receiver_in_flight_requests 0"),
+        "{metrics}"
+    );
+    // The permit of the timed-out request was released.
+    let ok = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-after");
+    assert_eq!(
+        h.send(post_owned("/webhooks/shopify", &ok, SHOPIFY_ORDER))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}

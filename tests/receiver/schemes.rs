@@ -41,6 +41,11 @@ async fn shopify_delivery_is_stored_with_its_envelope() {
     assert!(jiff::Timestamp::now().to_string() >= e.received_at);
     // The dedupe marker exists, and the workers' consumer group was created with the stream.
     assert_eq!(h.redis.keys("sl:{shops/acme}:seen:evt-1").len(), 1);
+    let ttl = h.redis.command(&["TTL", "sl:{shops/acme}:seen:evt-1"]);
+    assert!(
+        matches!(ttl, redis::Value::Int(t) if (86_000..=86_400).contains(&t)),
+        "dedupe marker TTL {ttl:?}"
+    );
     let groups = format!("{:?}", h.redis.command(&["XINFO", "GROUPS", STREAM]));
     assert!(groups.contains("workers"), "{groups}");
 }
