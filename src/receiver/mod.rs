@@ -2,6 +2,7 @@
 //! dedupes and enqueues (guarantees 1, 2 and 7 of DESIGN.md); everything slow happens in
 //! the workers, so a store's delivery is answered within milliseconds.
 
+mod delivery;
 mod error;
 mod handlers;
 pub mod metrics;
