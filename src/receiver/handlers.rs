@@ -229,7 +229,9 @@ async fn verify_and_store(
         Ok(EnqueueOutcome::Duplicate) => Ok(Accepted::Duplicate),
         Err(err) => {
             state.metrics.enqueue_failed(err.kind());
-            tracing::warn!(reason = err.kind(), error = %err, "could not enqueue a verified delivery; answering 503");
+            if state.should_log_failure() {
+                tracing::warn!(reason = err.kind(), error = %err, "could not enqueue a verified delivery; answering 503 (logged at most once a second)");
+            }
             Err(Rejection::QueueUnavailable)
         }
     }

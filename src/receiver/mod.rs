@@ -12,6 +12,7 @@ pub mod signature;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::HeaderName;
@@ -90,6 +91,32 @@ pub enum ReceiverError {
     Serve(std::io::Error),
 }
 
+/// The HMAC keys for body signatures. WooCommerce keys its HMAC with the secret after
+/// `wp_specialchars_decode(…, ENT_QUOTES)`, so a secret containing HTML entities (as the
+/// admin may show it) is also tried in decoded form.
+fn body_hmac_secrets(platform: StorePlatform, secrets: &[String]) -> Vec<String> {
+    let mut keys = secrets.to_vec();
+    if platform == StorePlatform::WooCommerce {
+        for secret in secrets {
+            let decoded = wp_specialchars_decode(secret);
+            if &decoded != secret {
+                keys.push(decoded);
+            }
+        }
+    }
+    keys
+}
+
+/// PHP's `wp_specialchars_decode($s, ENT_QUOTES)`: the five entities WordPress encodes.
+fn wp_specialchars_decode(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#039;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
 /// How the magento route is verified.
 #[derive(Debug, Clone)]
 enum MagentoScheme {
@@ -115,6 +142,9 @@ pub struct ReceiverState {
     permits: Semaphore,
     settings: ReceiverSettings,
     span: tracing::Span,
+    /// Unix second of the last enqueue-failure warning, so an outage at thousands of
+    /// requests per second logs once a second instead of flooding.
+    last_failure_log: AtomicU64,
 }
 
 impl ReceiverState {
@@ -181,11 +211,12 @@ impl ReceiverState {
             pipeline,
             platform,
             shop_domain: spec.store.shopify.as_ref().map(|s| s.shop_domain.clone()),
-            body_keys: HmacKeys::from_secrets(&secrets),
+            body_keys: HmacKeys::from_secrets(&body_hmac_secrets(platform, &secrets)),
             standard_keys: HmacKeys::from_standard_secrets(&secrets),
             magento,
             queue,
             metrics: ReceiverMetrics::new()?,
+            last_failure_log: AtomicU64::new(0),
             permits: Semaphore::new(settings.max_concurrency.max(1)),
             settings,
         }))
@@ -201,8 +232,35 @@ impl ReceiverState {
         &self.queue
     }
 
+    /// True at most once per second: whether this failure should be logged.
+    fn should_log_failure(&self) -> bool {
+        let now = jiff::Timestamp::now().as_second().max(0).unsigned_abs();
+        let last = self.last_failure_log.load(Ordering::Relaxed);
+        now > last
+            && self
+                .last_failure_log
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// The metrics registry of this receiver.
     pub fn metrics(&self) -> &ReceiverMetrics {
         &self.metrics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn woocommerce_secrets_are_also_tried_entity_decoded() {
+        let secrets = vec!["a&amp;b&#039;c".to_owned(), "plain".to_owned()];
+        assert_eq!(
+            body_hmac_secrets(StorePlatform::WooCommerce, &secrets),
+            vec!["a&amp;b&#039;c", "plain", "a&b'c"]
+        );
+        assert_eq!(body_hmac_secrets(StorePlatform::Shopify, &secrets), secrets);
+        assert_eq!(wp_specialchars_decode("&amp;lt;"), "&lt;");
     }
 }
