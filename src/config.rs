@@ -156,21 +156,22 @@ fn documents(text: &str, what: &'static str) -> Result<Vec<serde_yaml::Value>, C
     Ok(docs)
 }
 
-fn kind_of(doc: &serde_yaml::Value) -> Option<&str> {
-    doc.get("kind").and_then(serde_yaml::Value::as_str)
+/// The first document of `kind` in a manifest, deserialized.
+fn first_of_kind<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+    kind: &'static str,
+) -> Result<T, ConfigError> {
+    let doc = documents(text, what)?
+        .into_iter()
+        .find(|d| d.get("kind").and_then(serde_yaml::Value::as_str) == Some(kind))
+        .ok_or(ConfigError::MissingDocument { what, kind })?;
+    serde_yaml::from_value(doc).map_err(|source| ConfigError::Yaml { what, source })
 }
 
 /// The first SyncPipeline document of a manifest.
 pub fn parse_pipeline(text: &str) -> Result<SyncPipeline, ConfigError> {
-    let what = "the pipeline manifest";
-    let doc = documents(text, what)?
-        .into_iter()
-        .find(|d| kind_of(d) == Some("SyncPipeline"))
-        .ok_or(ConfigError::MissingDocument {
-            what,
-            kind: "SyncPipeline",
-        })?;
-    serde_yaml::from_value(doc).map_err(|source| ConfigError::Yaml { what, source })
+    first_of_kind(text, "the pipeline manifest", "SyncPipeline")
 }
 
 #[derive(Deserialize)]
@@ -185,16 +186,7 @@ struct SecretManifest {
 /// The first Secret document of a manifest; `stringData` wins over `data`, as the API
 /// server merges them.
 pub fn parse_secret(text: &str) -> Result<SecretValues, ConfigError> {
-    let what = "the Secret manifest";
-    let doc = documents(text, what)?
-        .into_iter()
-        .find(|d| kind_of(d) == Some("Secret"))
-        .ok_or(ConfigError::MissingDocument {
-            what,
-            kind: "Secret",
-        })?;
-    let manifest: SecretManifest =
-        serde_yaml::from_value(doc).map_err(|source| ConfigError::Yaml { what, source })?;
+    let manifest: SecretManifest = first_of_kind(text, "the Secret manifest", "Secret")?;
     let mut values = BTreeMap::new();
     for (key, encoded) in manifest.data {
         let compact: String = encoded.split_whitespace().collect();

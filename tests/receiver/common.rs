@@ -132,6 +132,25 @@ impl Harness {
         Self { redis, state, app }
     }
 
+    /// A Shopify pipeline (shop acme.myshopify.com, secret SECRET) with custom settings.
+    pub fn shopify_with(settings: ReceiverSettings) -> Self {
+        Self::with_settings(
+            &shopify_pipeline("acme.myshopify.com"),
+            secrets(&[("webhookSecret", SECRET)]),
+            settings,
+        )
+    }
+
+    /// The status of one POST.
+    pub async fn status(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: impl Into<Vec<u8>>,
+    ) -> StatusCode {
+        self.send(post_owned(path, headers, body)).await.0
+    }
+
     /// Sends one request; returns status, headers and the body parsed as JSON (Null if not).
     pub async fn send(
         &self,

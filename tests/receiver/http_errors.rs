@@ -58,9 +58,7 @@ async fn wrong_content_type_is_415() {
         Some("application/json; charset=utf-8"),
     );
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &headers, SHOPIFY_ORDER))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &headers, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
     assert_eq!(h.envelopes().len(), 1);
@@ -72,11 +70,7 @@ async fn body_over_the_limit_is_413_declared_or_streamed() {
         max_body_bytes: 1024,
         ..test_settings()
     };
-    let h = Harness::with_settings(
-        &shopify_pipeline("acme.myshopify.com"),
-        secrets(&[("webhookSecret", SECRET)]),
-        settings,
-    );
+    let h = Harness::shopify_with(settings);
     let big = format!(r#"{{"id":1,"note":"{}"}}"#, "x".repeat(2000));
     let headers = shopify_headers(SECRET, &big, "evt-413");
     // With Content-Length (rejected before reading) ...
@@ -101,9 +95,7 @@ async fn body_over_the_limit_is_413_declared_or_streamed() {
     let small = format!(r#"{{"id":1,"note":"{}"}}"#, "x".repeat(900));
     let headers = shopify_headers(SECRET, &small, "evt-small");
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &headers, small))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &headers, small).await,
         StatusCode::OK
     );
     assert_eq!(h.envelopes().len(), 1);

@@ -49,9 +49,7 @@ async fn redis_down_answers_503_then_recovers_without_restart() {
     let mut h = shopify();
     let first = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-before");
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &first, SHOPIFY_ORDER))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &first, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
     assert_eq!(h.send(get("/readyz")).await.0, StatusCode::OK);
@@ -151,9 +149,7 @@ async fn a_failed_xadd_leaves_no_dedupe_marker() {
     // Once the stream is usable again, the provider's retry is stored (not taken for a duplicate).
     h.redis.command(&["DEL", STREAM]);
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &headers, SHOPIFY_ORDER))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &headers, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
     assert_eq!(h.envelopes().len(), 1);
@@ -278,11 +274,7 @@ async fn concurrency_is_bounded_with_an_immediate_503() {
         max_concurrency: 1,
         ..test_settings()
     };
-    let h = Harness::with_settings(
-        &shopify_pipeline("acme.myshopify.com"),
-        secrets(&[("webhookSecret", SECRET)]),
-        settings,
-    );
+    let h = Harness::shopify_with(settings);
     let headers = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-slow-body");
     let (release, wait) = tokio::sync::oneshot::channel();
     let app = h.app.clone();
@@ -305,9 +297,7 @@ async fn concurrency_is_bounded_with_an_immediate_503() {
     release.send(()).unwrap();
     assert_eq!(slow.await.unwrap().unwrap().status(), StatusCode::OK);
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &other, SHOPIFY_ORDER))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &other, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
     assert_eq!(h.envelopes().len(), 2);
@@ -319,11 +309,7 @@ async fn a_body_that_never_finishes_times_out_with_503() {
         request_timeout: Duration::from_millis(300),
         ..test_settings()
     };
-    let h = Harness::with_settings(
-        &shopify_pipeline("acme.myshopify.com"),
-        secrets(&[("webhookSecret", SECRET)]),
-        settings,
-    );
+    let h = Harness::shopify_with(settings);
     let headers = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-never");
     let (_keep_open, wait) = tokio::sync::oneshot::channel::<()>();
     let started = Instant::now();
@@ -341,9 +327,7 @@ async fn a_body_that_never_finishes_times_out_with_503() {
     // The permit of the timed-out request was released.
     let ok = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-after");
     assert_eq!(
-        h.send(post_owned("/webhooks/shopify", &ok, SHOPIFY_ORDER))
-            .await
-            .0,
+        h.status("/webhooks/shopify", &ok, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
 }
