@@ -53,6 +53,12 @@ struct ReceiverArgs {
     /// Deliveries processed at once before answering 503.
     #[arg(long, default_value_t = 1024)]
     max_concurrency: usize,
+    /// Open connections at most; more are closed at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Longest time to receive a request's headers, in milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
     /// Seconds in-flight requests may finish after SIGTERM.
     #[arg(long, default_value_t = 25)]
     shutdown_grace_seconds: u64,
@@ -90,6 +96,10 @@ fn main() -> anyhow::Result<()> {
                 request_timeout: Duration::from_millis(args.request_timeout_ms),
                 max_concurrency: args.max_concurrency,
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_seconds),
+                connections: syncline::receiver::ConnectionLimits {
+                    max_connections: args.max_connections,
+                    header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+                },
                 ..Default::default()
             };
             tokio::runtime::Runtime::new()

@@ -24,7 +24,7 @@ use crate::queue::{Queue, QueueError, QueueKeys, QueueSettings};
 
 pub use error::{RETRY_AFTER_SECS, Rejection};
 pub use metrics::ReceiverMetrics;
-pub use server::{router, run, serve, shutdown_signal};
+pub use server::{ConnectionLimits, router, run, serve, shutdown_signal};
 use signature::{AdobePublicKey, Encoding, HmacKeys};
 
 /// Tunables of a receiver; the CLI flags map onto these.
@@ -46,6 +46,8 @@ pub struct ReceiverSettings {
     pub shutdown_grace: Duration,
     /// Standard Webhooks timestamp tolerance, both directions.
     pub timestamp_tolerance: Duration,
+    /// Open-connection cap and header read timeout.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for ReceiverSettings {
@@ -59,6 +61,7 @@ impl Default for ReceiverSettings {
             max_concurrency: 1024,
             shutdown_grace: Duration::from_secs(25),
             timestamp_tolerance: Duration::from_secs(300),
+            connections: ConnectionLimits::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -10,7 +11,12 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use super::error::json_error;
@@ -98,45 +104,79 @@ async fn not_found() -> Response {
     Rejection::NotFound.into_response()
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and gives
-/// in-flight requests up to `grace` to finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
-) -> Result<(), ReceiverError> {
-    let stop = Arc::new(tokio::sync::Notify::new());
-    let stopped = stop.clone();
-    let server = axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stopped.notified().await });
-    let mut task = tokio::spawn(async move { server.await });
-    tokio::select! {
-        finished = &mut task => return flatten(finished),
-        () = shutdown => {}
-    }
-    tracing::info!(
-        grace_seconds = grace.as_secs(),
-        "shutting down: no new connections, finishing in-flight requests"
-    );
-    stop.notify_one();
-    match tokio::time::timeout(grace, &mut task).await {
-        Ok(finished) => flatten(finished),
-        Err(_) => {
-            tracing::warn!("grace period over with requests still in flight; stopping anyway");
-            task.abort();
-            Ok(())
+/// Connection-level limits, enforced before any request handler runs.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections at most; a connection beyond it is closed at once, so idle or
+    /// slow clients cannot exhaust file descriptors.
+    pub max_connections: usize,
+    /// Longest time to receive a request's headers (slowloris protection); the request
+    /// deadline only starts once headers are in.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
 
-fn flatten(
-    joined: Result<std::io::Result<()>, tokio::task::JoinError>,
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting (the
+/// listener is closed) and gives in-flight requests up to `grace` to finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+    limits: ConnectionLimits,
 ) -> Result<(), ReceiverError> {
-    match joined {
-        Ok(result) => result.map_err(ReceiverError::Serve),
-        Err(join) => Err(ReceiverError::Serve(std::io::Error::other(join))),
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(err) => {
+                    // EMFILE and friends: back off briefly instead of spinning.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+        });
     }
+    drop(listener);
+    tracing::info!(
+        grace_seconds = grace.as_secs(),
+        "shutting down: no new connections, finishing in-flight requests"
+    );
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over with requests still in flight; stopping anyway");
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
@@ -186,6 +226,7 @@ pub async fn run(config: PipelineConfig, settings: ReceiverSettings) -> Result<(
             router(state),
             shutdown_signal(),
             settings.shutdown_grace,
+            settings.connections,
         )
         .await
     }

@@ -199,6 +199,7 @@ async fn shutdown_finishes_in_flight_requests_and_stops_accepting() {
             let _ = stop_rx.await;
         },
         Duration::from_secs(10),
+        syncline::receiver::ConnectionLimits::default(),
     ));
     let headers = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-inflight");
     let mut head = String::from("POST /webhooks/shopify HTTP/1.1\r\nhost: x\r\n");
@@ -330,4 +331,100 @@ async fn a_body_that_never_finishes_times_out_with_503() {
         h.status("/webhooks/shopify", &ok, SHOPIFY_ORDER).await,
         StatusCode::OK
     );
+}
+
+/// Serves the harness router on loopback with the given limits; returns the address.
+async fn serve_with(
+    h: &Harness,
+    limits: syncline::receiver::ConnectionLimits,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(syncline::receiver::serve(
+        listener,
+        h.app.clone(),
+        std::future::pending(),
+        Duration::from_secs(1),
+        limits,
+    ));
+    addr
+}
+
+/// Whether the server closes `conn` (EOF or reset) within `within`.
+async fn closed_by_server(conn: &mut tokio::net::TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 256];
+    loop {
+        match tokio::time::timeout(within, conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // e.g. a 408 before closing
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_are_cut_off() {
+    let h = shopify();
+    let limits = syncline::receiver::ConnectionLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let addr = serve_with(&h, limits).await;
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"POST /webhooks/shopify HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_by_server(&mut slow, Duration::from_secs(3)).await,
+        "a slowloris connection stayed open"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_are_closed() {
+    let h = shopify();
+    let limits = syncline::receiver::ConnectionLimits {
+        max_connections: 2,
+        ..Default::default()
+    };
+    let addr = serve_with(&h, limits).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        held.push(c); // kept alive, holding a slot
+    }
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let _ = third
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await;
+    assert!(
+        closed_by_server(&mut third, Duration::from_secs(3)).await,
+        "a third connection was served"
+    );
+    drop(held.pop());
+    // The freed slot is usable again (the release happens once the server sees the close).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _ = c
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await;
+        let mut buf = [0u8; 256];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(1), c.read(&mut buf)).await
+            && buf[..n].starts_with(b"HTTP/1.1 200")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the freed connection slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
