@@ -46,6 +46,8 @@ pub enum ConfigError {
     },
     #[error("Secret key {key} is not valid base64 in data")]
     SecretEncoding { key: String },
+    #[error("the SyncPipeline has no metadata.name")]
+    MissingName,
     #[error("Secret key {key} is not UTF-8 text")]
     SecretText { key: String },
 }
@@ -130,7 +132,10 @@ pub fn load(
     let pipeline = parse_pipeline(&pipeline_text)?;
     let mut secrets = match secrets_path {
         Some(path) => parse_secret(&read(path)?)?,
-        None => parse_secret(&pipeline_text).unwrap_or_default(),
+        None => match parse_secret(&pipeline_text) {
+            Err(ConfigError::MissingDocument { .. }) => SecretValues::default(),
+            other => other?,
+        },
     };
     merge_env(&mut secrets, env);
     Ok(PipelineConfig { pipeline, secrets })
@@ -171,7 +176,17 @@ fn first_of_kind<T: serde::de::DeserializeOwned>(
 
 /// The first SyncPipeline document of a manifest.
 pub fn parse_pipeline(text: &str) -> Result<SyncPipeline, ConfigError> {
-    first_of_kind(text, "the pipeline manifest", "SyncPipeline")
+    let pipeline: SyncPipeline = first_of_kind(text, "the pipeline manifest", "SyncPipeline")?;
+    if pipeline
+        .metadata
+        .name
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return Err(ConfigError::MissingName);
+    }
+    Ok(pipeline)
 }
 
 #[derive(Deserialize)]
@@ -260,6 +275,39 @@ spec:
             qualified_name(&parse_pipeline(&text).unwrap()),
             "default/acme"
         );
+    }
+
+    #[test]
+    fn pipeline_without_a_name_is_an_error() {
+        let text = PIPELINE.replace("{name: acme, namespace: shops}", "{namespace: shops}");
+        assert!(matches!(
+            parse_pipeline(&text),
+            Err(ConfigError::MissingName)
+        ));
+    }
+
+    #[test]
+    fn load_uses_the_pipeline_files_secret_and_reports_its_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, PIPELINE).unwrap();
+        let cfg = load(&path, None, Vec::new()).unwrap();
+        assert_eq!(cfg.secrets.get("webhookSecret"), Some("from-pipeline-file"));
+        assert_eq!(cfg.qualified_name(), "shops/acme");
+        let broken = PIPELINE.replace(
+            "stringData: {webhookSecret: from-pipeline-file}",
+            "data: {webhookSecret: '%%'}",
+        );
+        std::fs::write(&path, broken).unwrap();
+        assert!(matches!(
+            load(&path, None, Vec::new()),
+            Err(ConfigError::SecretEncoding { .. })
+        ));
+        let missing = dir.path().join("absent.yaml");
+        assert!(matches!(
+            load(&missing, None, Vec::new()),
+            Err(ConfigError::Read { .. })
+        ));
     }
 
     #[test]
