@@ -103,3 +103,76 @@ fn arbitrary_requests_to_a_woocommerce_pipeline_store_nothing() {
 fn arbitrary_requests_to_a_magento_hmac_pipeline_store_nothing() {
     fuzz(&magento_pipeline("{scheme: hmac}"), 150);
 }
+
+/// Raw bytes on the socket (garbage, truncated requests, bogus framing) reach hyper's
+/// parser too; none may take the server down or store anything.
+#[test]
+fn arbitrary_bytes_on_the_socket_leave_the_server_serving() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = rt.block_on(async {
+        Harness::new(
+            &shopify_pipeline("acme.myshopify.com"),
+            secrets(&[("webhookSecret", SECRET)]),
+        )
+    });
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(syncline::receiver::serve(
+        listener,
+        h.app.clone(),
+        std::future::pending(),
+        Duration::from_secs(1),
+        syncline::receiver::ConnectionLimits {
+            header_read_timeout: Duration::from_millis(500),
+            ..Default::default()
+        },
+    ));
+    let prefix = prop_oneof![
+        Just(Vec::new()),
+        Just(b"POST /webhooks/shopify HTTP/1.1\r\nhost: x\r\n".to_vec()),
+        Just(b"POST /webhooks/shopify HTTP/1.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n".to_vec()),
+    ];
+    let strategy = (prefix, prop::collection::vec(any::<u8>(), 0..1024));
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&strategy, |(prefix, noise)| {
+            let mut conn = std::net::TcpStream::connect(addr).unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            let _ = conn.write_all(&prefix);
+            let _ = conn.write_all(&noise);
+            let _ = conn.shutdown(std::net::Shutdown::Write);
+            let mut answer = Vec::new();
+            let _ = conn.read_to_end(&mut answer);
+            let text = String::from_utf8_lossy(&answer);
+            prop_assert!(
+                !text.starts_with("HTTP/1.1 2"),
+                "noise was accepted: {text}"
+            );
+            prop_assert!(
+                !text.starts_with("HTTP/1.1 5"),
+                "noise caused a server error: {text}"
+            );
+            prop_assert_eq!(h.stored_keys(), 0);
+            Ok(())
+        })
+        .unwrap();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
