@@ -21,7 +21,13 @@ const NS: &str = "bench";
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 async fn ready_count(api: &Api<SyncPipeline>) -> usize {
@@ -29,27 +35,46 @@ async fn ready_count(api: &Api<SyncPipeline>) -> usize {
     list.items
         .iter()
         .filter(|p| {
-            p.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            p.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
         })
         .count()
 }
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("SYNCLINE_BENCH_PIPELINES").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    let steady_secs: u64 = std::env::var("SYNCLINE_BENCH_STEADY_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(60);
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not, and then a small
+    // smoke run keeps this file working without taking minutes.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let env = |key: &str, default: u64| {
+        std::env::var(key)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let n = env("SYNCLINE_BENCH_PIPELINES", if smoke { 5 } else { 500 }) as usize;
+    let steady_secs = env("SYNCLINE_BENCH_STEADY_SECS", if smoke { 5 } else { 60 });
     let cp = ControlPlane::start(Mode::Kwok);
     let client = cp.client().await;
     install_crd(&client).await;
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
-    Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     let redis = RedisServer::start();
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "creds"},
         "stringData": {"webhookSecret": "w", "storeConsumerKey": "ck", "storeConsumerSecret": "cs", "crmToken": "c"}
     }))
     .unwrap();
-    Api::<Secret>::namespaced(client.clone(), NS).create(&PostParams::default(), &secret).await.unwrap();
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
 
     let op = OperatorProcess::start(&cp.kubeconfig, "op-bench", &["--resync", "10s"]);
     let pid = op.pid();
@@ -79,10 +104,16 @@ async fn main() {
             break;
         }
         if last_report.elapsed() > Duration::from_secs(15) {
-            eprintln!("  {ready}/{n} Ready after {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  {ready}/{n} Ready after {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
             last_report = Instant::now();
         }
-        assert!(started.elapsed() < Duration::from_secs(1200), "not all Ready within 20 minutes ({ready}/{n})");
+        assert!(
+            started.elapsed() < Duration::from_secs(1200),
+            "not all Ready within 20 minutes ({ready}/{n})"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let all_ready = started.elapsed();
@@ -96,9 +127,24 @@ async fn main() {
     let per_minute = writes * 60.0 / steady_secs as f64;
 
     println!("operator scale benchmark ({n} SyncPipelines, KWOK, 2 cores)");
-    println!("  created all pipelines in          {:>8.1} s", created.as_secs_f64());
-    println!("  all Ready after                   {:>8.1} s", all_ready.as_secs_f64());
-    println!("  operator peak RSS                 {:>8.1} MiB", peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0);
-    println!("  steady reconciles ({steady_secs} s)          {:>8.0}", reconciles);
-    println!("  steady API writes per minute      {:>8.1}  (goal: 0)", per_minute);
+    println!(
+        "  created all pipelines in          {:>8.1} s",
+        created.as_secs_f64()
+    );
+    println!(
+        "  all Ready after                   {:>8.1} s",
+        all_ready.as_secs_f64()
+    );
+    println!(
+        "  operator peak RSS                 {:>8.1} MiB",
+        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0
+    );
+    println!(
+        "  steady reconciles ({steady_secs} s)          {:>8.0}",
+        reconciles
+    );
+    println!(
+        "  steady API writes per minute      {:>8.1}  (goal: 0)",
+        per_minute
+    );
 }

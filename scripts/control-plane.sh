@@ -80,7 +80,7 @@ up_api() {
     --secure-port "$api_port" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
     --token-auth-file "$dir/tokens.csv" \
     --authorization-mode RBAC \
-    --service-cluster-ip-range 10.0.0.0/24 \
+    --service-cluster-ip-range 10.96.0.0/16 \
     --disable-admission-plugins ServiceAccount \
     --service-account-issuer https://kubernetes.default.svc \
     --service-account-key-file "$dir/sa.pub" \
@@ -135,6 +135,12 @@ options:
   kubectlBinary: $bin/kubectl
   kubeAuthorization: true
   quietPull: true
+componentsPatches:
+- name: kube-apiserver
+  extraArgs:
+  # The default /24 holds only ~250 Services; scale tests create one per pipeline.
+  - key: service-cluster-ip-range
+    value: 10.96.0.0/16
 EOF
   KWOK_WORKDIR="$dir/kwok" "$bin/kwokctl" --config "$dir/kwok.yaml" create cluster \
     --name "$name" --wait 120s >"$dir/kwokctl.log" 2>&1 || {

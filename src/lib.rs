@@ -4,6 +4,8 @@
 //! See DESIGN.md for the architecture this layout follows.
 
 pub mod api;
+pub mod config;
 pub mod operator;
 pub mod queue;
+pub mod receiver;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +37,45 @@ enum Command {
     },
     /// Run the operator: reconcile every SyncPipeline in the cluster.
     Operator(OperatorArgs),
+    /// Serve one pipeline's store webhooks: verify, dedupe and enqueue them into Redis.
+    Receiver(ReceiverArgs),
+}
+
+#[derive(Args)]
+struct ReceiverArgs {
+    /// The SyncPipeline manifest (may also hold the Secret).
+    #[arg(short = 'f', long = "file")]
+    file: PathBuf,
+    /// A Secret manifest (data or stringData); SYNCLINE_<KEY> env vars win over it.
+    #[arg(long)]
+    secrets: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Largest accepted webhook body in bytes.
+    #[arg(long, default_value_t = 5 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// How long a delivery id is remembered for dedupe.
+    #[arg(long, default_value = "24h", value_parser = duration)]
+    dedupe_ttl: Duration,
+    /// Longest wait for Redis before answering 503.
+    #[arg(long, default_value = "2s", value_parser = duration)]
+    redis_timeout: Duration,
+    /// Longest time for one request.
+    #[arg(long, default_value = "4s", value_parser = duration)]
+    request_timeout: Duration,
+    /// Deliveries processed at once before answering 503.
+    #[arg(long, default_value_t = 1024)]
+    max_concurrency: usize,
+    /// Open connections at most; more are closed at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
+    /// Longest time to receive a request's headers.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    header_read_timeout: Duration,
+    /// How long in-flight requests may finish after SIGTERM.
+    #[arg(long, default_value = "25s", value_parser = duration)]
+    shutdown_grace: Duration,
 }
 
 #[derive(Args)]
@@ -92,6 +132,30 @@ async fn main() -> anyhow::Result<()> {
         Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
         Command::Rbac { namespace } => {
             print(&operator::rbac::render(&namespace).context("rendering RBAC")?)
+        }
+        Command::Receiver(args) => {
+            telemetry::init(cli.log_format);
+            let config =
+                syncline::config::load(&args.file, args.secrets.as_deref(), std::env::vars())
+                    .context("loading the pipeline")?;
+            let settings = syncline::receiver::ReceiverSettings {
+                listen: args.listen,
+                max_body_bytes: args.max_body_bytes,
+                dedupe_ttl: args.dedupe_ttl,
+                redis_deadline: args.redis_timeout,
+                request_timeout: args.request_timeout,
+                max_concurrency: args.max_concurrency,
+                shutdown_grace: args.shutdown_grace,
+                connections: syncline::receiver::ConnectionLimits {
+                    max_connections: args.max_connections,
+                    header_read_timeout: args.header_read_timeout,
+                },
+                ..Default::default()
+            };
+            syncline::receiver::run(config, settings)
+                .await
+                .context("running the receiver")?;
+            Ok(())
         }
         Command::Operator(args) => {
             telemetry::init(cli.log_format);

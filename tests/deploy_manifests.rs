@@ -10,7 +10,12 @@ use support::{ControlPlane, Mode};
 async fn deploy_manifests_apply_cleanly_under_restricted_pod_security() {
     let cp = ControlPlane::start(Mode::Kwok);
     let repo = support::repo();
-    for file in ["crds/syncpipeline.yaml", "deploy/namespace.yaml", "deploy/rbac.yaml", "deploy/operator.yaml"] {
+    for file in [
+        "crds/syncpipeline.yaml",
+        "deploy/namespace.yaml",
+        "deploy/rbac.yaml",
+        "deploy/operator.yaml",
+    ] {
         let path = repo.join(file);
         let (ok, out, err) = cp.kubectl(&["apply", "-f", path.to_str().unwrap()]);
         assert!(ok, "kubectl apply -f {file} failed:\n{out}\n{err}");
@@ -20,12 +25,21 @@ async fn deploy_manifests_apply_cleanly_under_restricted_pod_security() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let (_, out, _) = cp.kubectl(&[
-            "get", "deploy", "syncline-operator", "-n", "syncline-system", "-o", "jsonpath={.status.readyReplicas}",
+            "get",
+            "deploy",
+            "syncline-operator",
+            "-n",
+            "syncline-system",
+            "-o",
+            "jsonpath={.status.readyReplicas}",
         ]);
         if out.trim() == "2" {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "operator pods not ready: {out}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "operator pods not ready: {out}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
     let (_, events, _) = cp.kubectl(&["get", "events", "-n", "syncline-system"]);

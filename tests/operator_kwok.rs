@@ -26,7 +26,8 @@ async fn setup(cp: &ControlPlane) -> kube::Client {
     // Pipeline pods must pass the `restricted` Pod Security Standard.
     for ns in [NS, "syncline-system"] {
         let labels = json!({"pod-security.kubernetes.io/enforce": "restricted"});
-        let obj: Namespace = serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}})).unwrap();
+        let obj: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}})).unwrap();
         Api::<Namespace>::all(client.clone())
             .create(&PostParams::default(), &obj)
             .await

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 
-use super::key_prefix;
+use super::QueueKeys;
 
 /// Why a Redis call failed. Messages never include the URL (it may hold a password).
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +61,10 @@ pub async fn delete_pipeline_keys(
     timeout: Duration,
 ) -> Result<u64, AdminError> {
     let mut conn = connect(url, timeout).await?;
-    let pattern = format!("{}*", glob_escape(&key_prefix(namespace, name)));
+    let pattern = format!(
+        "{}:*",
+        glob_escape(QueueKeys::new(namespace, name).prefix())
+    );
     let work = async {
         let mut removed = 0u64;
         let mut cursor: u64 = 0;
