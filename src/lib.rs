@@ -8,4 +8,5 @@ pub mod config;
 pub mod operator;
 pub mod queue;
 pub mod receiver;
+pub mod sim;
 pub mod telemetry;

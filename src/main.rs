@@ -39,6 +39,49 @@ enum Command {
     Operator(OperatorArgs),
     /// Serve one pipeline's store webhooks: verify, dedupe and enqueue them into Redis.
     Receiver(ReceiverArgs),
+    /// Simulators of the external APIs, for tests, demos and benchmarks.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Serve the HubSpot CRM API subset syncline uses (with /_sim/* inspection endpoints).
+    Hubspot(HubspotSimArgs),
+}
+
+#[derive(Args)]
+struct HubspotSimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// The bearer token requests must carry.
+    #[arg(long, env = "SYNCLINE_SIM_HUBSPOT_TOKEN")]
+    token: String,
+    /// Requests admitted per rolling 10 seconds (100 free/starter, 190 professional).
+    #[arg(long, default_value_t = 190)]
+    requests_per_10s: u32,
+    /// Requests admitted per day.
+    #[arg(long, default_value_t = 1_000_000)]
+    daily_limit: u64,
+    /// Search requests admitted per second.
+    #[arg(long, default_value_t = 5)]
+    search_per_second: u32,
+    /// Send Retry-After on rate-limit 429s (HubSpot does not document one).
+    #[arg(long)]
+    retry_after_on_429: bool,
+    /// Fraction (0..=1) of admitted requests answered with a 5xx.
+    #[arg(long, default_value_t = 0.0)]
+    error_rate: f64,
+    /// Latency added to every request.
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    latency: Duration,
+    /// Answer 503 to everything for this long from start.
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    outage: Duration,
+    /// Answer 429 to the first N authenticated requests.
+    #[arg(long, default_value_t = 0)]
+    burst_429: u32,
 }
 
 #[derive(Args)]
@@ -155,6 +198,33 @@ async fn main() -> anyhow::Result<()> {
             syncline::receiver::run(config, settings)
                 .await
                 .context("running the receiver")?;
+            Ok(())
+        }
+        Command::Sim(SimCommand::Hubspot(args)) => {
+            telemetry::init(cli.log_format);
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&args.error_rate),
+                "--error-rate must be within 0..=1"
+            );
+            let hubspot = syncline::sim::hubspot::SimSettings {
+                token: args.token,
+                limits: syncline::sim::hubspot::LimitConfig {
+                    per_10s: args.requests_per_10s,
+                    daily: args.daily_limit,
+                    search_per_second: args.search_per_second,
+                },
+                faults: syncline::sim::hubspot::FaultConfig {
+                    error_rate: args.error_rate,
+                    latency_ms: u64::try_from(args.latency.as_millis()).unwrap_or(u64::MAX),
+                    outage_ms: u64::try_from(args.outage.as_millis()).unwrap_or(u64::MAX),
+                    burst_429: args.burst_429,
+                    retry_after_secs: 0,
+                },
+                retry_after_on_429: args.retry_after_on_429,
+            };
+            syncline::sim::hubspot::run(args.listen, hubspot)
+                .await
+                .context("running the HubSpot simulator")?;
             Ok(())
         }
         Command::Operator(args) => {
