@@ -114,6 +114,7 @@ impl Drop for ControlPlane {
     }
 }
 
+pub mod hubspot;
 pub mod operator;
 pub mod redis;
 
