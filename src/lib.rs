@@ -5,6 +5,8 @@
 
 pub mod api;
 pub mod config;
+pub mod connectors;
+pub mod model;
 pub mod operator;
 pub mod queue;
 pub mod receiver;

@@ -1,0 +1,3 @@
+//! HubSpot: model → HubSpot inputs (mapping), and the API client.
+
+pub mod mapping;

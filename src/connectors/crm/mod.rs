@@ -1,0 +1,3 @@
+//! CRM connectors.
+
+pub mod hubspot;
