@@ -1,1 +1,361 @@
-//! placeholder
+//! Canonical records into HubSpot writes, pure: batch-upsert inputs keyed by unique
+//! properties (contacts by email; deals, line items and products by syncline's own unique
+//! keys) and associations between them named by those keys (the client resolves ids).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::model::{Checkout, Customer, LineItem, Order, OrderStatus, Product, Record, StoreRef};
+
+/// The property group syncline's custom properties live in.
+pub const GROUP: &str = "syncline";
+/// Unique key of a deal: `platform:store:order id` (checkouts: `…:checkout:id`).
+pub const ORDER_KEY: &str = "syncline_order_key";
+/// Unique key of a product: `platform:store:sku:SKU`, else `platform:store:product[:variant]`.
+pub const PRODUCT_KEY: &str = "syncline_product_key";
+/// Unique key of a line item: `platform:store:order id:line id`.
+pub const LINE_ITEM_KEY: &str = "syncline_line_item_key";
+
+/// HubSpot object types syncline writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HubspotObject {
+    Contacts,
+    Deals,
+    Products,
+    LineItems,
+}
+
+impl HubspotObject {
+    pub const ALL: [HubspotObject; 4] = [
+        HubspotObject::Contacts,
+        HubspotObject::Deals,
+        HubspotObject::Products,
+        HubspotObject::LineItems,
+    ];
+
+    /// The path segment, e.g. `line_items`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Contacts => "contacts",
+            Self::Deals => "deals",
+            Self::Products => "products",
+            Self::LineItems => "line_items",
+        }
+    }
+
+    /// The unique property upserts of this type are keyed by.
+    pub fn id_property(self) -> &'static str {
+        match self {
+            Self::Contacts => "email",
+            Self::Deals => ORDER_KEY,
+            Self::Products => PRODUCT_KEY,
+            Self::LineItems => LINE_ITEM_KEY,
+        }
+    }
+}
+
+/// One batch-upsert input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upsert {
+    pub object: HubspotObject,
+    /// The value of `object.id_property()`.
+    pub key: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// An association between two upserted objects, named by their unique keys.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Link {
+    pub from: (HubspotObject, String),
+    pub to: (HubspotObject, String),
+}
+
+/// Everything one record writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrmWrites {
+    pub upserts: Vec<Upsert>,
+    pub associations: Vec<Link>,
+}
+
+/// What mapping a record decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    Writes(CrmWrites),
+    /// A checkout not yet abandoned: look again at this time.
+    NotDueUntil(Timestamp),
+    /// Nothing to write (e.g. a completed checkout: its order carries it).
+    Skip(&'static str),
+}
+
+/// Why a record cannot be written. Permanent: the record goes to the dead letters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    #[error("a customer without an email cannot become a HubSpot contact")]
+    NoEmail,
+}
+
+impl MappingError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoEmail => "no_email",
+        }
+    }
+}
+
+/// Tunables of the mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingConfig {
+    /// The deal pipeline (`default` is HubSpot's built-in sales pipeline).
+    pub pipeline: String,
+    /// Deal stage of an order in each status.
+    pub stages: BTreeMap<OrderStatus, String>,
+    /// Deal stage of an abandoned checkout.
+    pub abandoned_stage: String,
+    /// How long after its last update an open checkout counts as abandoned.
+    pub abandoned_after: Duration,
+}
+
+impl Default for MappingConfig {
+    fn default() -> Self {
+        use OrderStatus::*;
+        let stage = |s: &str| s.to_string();
+        let stages = [
+            (Pending, stage("appointmentscheduled")),
+            (Authorized, stage("qualifiedtobuy")),
+            (OnHold, stage("decisionmakerboughtin")),
+            (Paid, stage("closedwon")),
+            (Processing, stage("closedwon")),
+            (Completed, stage("closedwon")),
+            (Cancelled, stage("closedlost")),
+            (Refunded, stage("closedlost")),
+            (Failed, stage("closedlost")),
+        ]
+        .into_iter()
+        .collect();
+        Self {
+            pipeline: "default".into(),
+            stages,
+            abandoned_stage: "appointmentscheduled".into(),
+            abandoned_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A custom property syncline needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertySpec {
+    pub object: HubspotObject,
+    pub name: &'static str,
+    pub label: &'static str,
+    pub unique: bool,
+}
+
+/// The custom properties (all in [`GROUP`]) the worker bootstraps on start.
+pub fn required_properties() -> Vec<PropertySpec> {
+    vec![
+        PropertySpec {
+            object: HubspotObject::Deals,
+            name: ORDER_KEY,
+            label: "syncline order key",
+            unique: true,
+        },
+        PropertySpec {
+            object: HubspotObject::Products,
+            name: PRODUCT_KEY,
+            label: "syncline product key",
+            unique: true,
+        },
+        PropertySpec {
+            object: HubspotObject::LineItems,
+            name: LINE_ITEM_KEY,
+            label: "syncline line item key",
+            unique: true,
+        },
+    ]
+}
+
+/// Maps one record; `now` decides whether a checkout is abandoned yet.
+pub fn map(
+    store: &StoreRef,
+    record: &Record,
+    config: &MappingConfig,
+    now: Timestamp,
+) -> Result<Mapped, MappingError> {
+    match record {
+        Record::Customer(c) => Ok(Mapped::Writes(CrmWrites {
+            upserts: vec![contact(c).ok_or(MappingError::NoEmail)?],
+            associations: Vec::new(),
+        })),
+        Record::Order(o) => Ok(Mapped::Writes(order(store, o, config))),
+        Record::Product(p) => Ok(Mapped::Writes(product(store, p))),
+        Record::Checkout(c) => Ok(checkout(store, c, config, now)),
+    }
+}
+
+fn props(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+/// HubSpot treats emails case-insensitively; key contacts by the lower-cased address.
+fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().to_ascii_lowercase();
+    (!email.is_empty()).then_some(email)
+}
+
+fn contact(c: &Customer) -> Option<Upsert> {
+    let email = normalize_email(c.email.as_deref()?)?;
+    Some(Upsert {
+        object: HubspotObject::Contacts,
+        properties: props(&[
+            ("email", Some(&email)),
+            ("firstname", c.first_name.as_deref()),
+            ("lastname", c.last_name.as_deref()),
+            ("phone", c.phone.as_deref()),
+        ]),
+        key: email,
+    })
+}
+
+/// The contact of an order or checkout: its customer, else a bare contact from its email.
+fn buyer(customer: Option<&Customer>, email: Option<&str>) -> Option<Upsert> {
+    let from_customer = customer.and_then(contact);
+    from_customer.or_else(|| {
+        let email = normalize_email(email?)?;
+        Some(Upsert {
+            object: HubspotObject::Contacts,
+            properties: props(&[("email", Some(&email))]),
+            key: email,
+        })
+    })
+}
+
+fn line_item(deal_key: &str, item: &LineItem) -> Upsert {
+    Upsert {
+        object: HubspotObject::LineItems,
+        key: format!("{deal_key}:{}", item.id),
+        properties: props(&[
+            ("name", Some(&item.name)),
+            ("quantity", Some(&item.quantity)),
+            ("price", Some(&item.price)),
+            ("hs_sku", item.sku.as_deref()),
+        ]),
+    }
+}
+
+/// Deal, contact, line items, and their associations.
+fn deal_writes(deal: Upsert, contact: Option<Upsert>, items: &[LineItem]) -> CrmWrites {
+    let deal_ref = (HubspotObject::Deals, deal.key.clone());
+    let mut writes = CrmWrites::default();
+    if let Some(contact) = contact {
+        writes.associations.push(Link {
+            from: deal_ref.clone(),
+            to: (HubspotObject::Contacts, contact.key.clone()),
+        });
+        writes.upserts.push(contact);
+    }
+    for item in items {
+        let item = line_item(&deal.key, item);
+        writes.associations.push(Link {
+            from: (HubspotObject::LineItems, item.key.clone()),
+            to: deal_ref.clone(),
+        });
+        writes.upserts.push(item);
+    }
+    writes.upserts.insert(0, deal);
+    writes
+}
+
+fn order(store: &StoreRef, o: &Order, config: &MappingConfig) -> CrmWrites {
+    let stage = config.stages.get(&o.status).map(String::as_str);
+    let closedate = o.created_at.to_string();
+    let deal = Upsert {
+        object: HubspotObject::Deals,
+        key: store.key(&o.id),
+        properties: props(&[
+            ("dealname", Some(&format!("Order {}", o.number))),
+            ("amount", Some(&o.total.amount)),
+            ("deal_currency_code", Some(&o.total.currency)),
+            ("pipeline", Some(&config.pipeline)),
+            ("dealstage", stage),
+            ("closedate", Some(&closedate)),
+        ]),
+    };
+    deal_writes(
+        deal,
+        buyer(o.customer.as_ref(), o.email.as_deref()),
+        &o.line_items,
+    )
+}
+
+fn checkout(store: &StoreRef, c: &Checkout, config: &MappingConfig, now: Timestamp) -> Mapped {
+    if c.completed_at.is_some() {
+        return Mapped::Skip("checkout_completed");
+    }
+    let due = c
+        .updated_at
+        .checked_add(config.abandoned_after)
+        .unwrap_or(c.updated_at);
+    if now < due {
+        return Mapped::NotDueUntil(due);
+    }
+    let deal = Upsert {
+        object: HubspotObject::Deals,
+        key: store.key(&format!("checkout:{}", c.id)),
+        properties: props(&[
+            ("dealname", Some(&format!("Abandoned checkout {}", c.id))),
+            ("amount", Some(&c.total.amount)),
+            ("deal_currency_code", Some(&c.total.currency)),
+            ("pipeline", Some(&config.pipeline)),
+            ("dealstage", Some(&config.abandoned_stage)),
+        ]),
+    };
+    Mapped::Writes(deal_writes(
+        deal,
+        buyer(None, c.email.as_deref()),
+        &c.line_items,
+    ))
+}
+
+fn product(store: &StoreRef, p: &Product) -> CrmWrites {
+    let single = [crate::model::Variant {
+        id: None,
+        sku: None,
+        price: None,
+    }];
+    let variants = if p.variants.is_empty() {
+        &single[..]
+    } else {
+        &p.variants[..]
+    };
+    let upserts = variants
+        .iter()
+        .map(|v| {
+            let key = match (&v.sku, &v.id) {
+                (Some(sku), _) => store.key(&format!("sku:{sku}")),
+                (None, Some(variant)) => store.key(&format!("{}:{variant}", p.id)),
+                (None, None) => store.key(&p.id),
+            };
+            Upsert {
+                object: HubspotObject::Products,
+                key,
+                properties: props(&[
+                    ("name", Some(&p.name)),
+                    ("price", v.price.as_deref()),
+                    ("hs_sku", v.sku.as_deref()),
+                ]),
+            }
+        })
+        .collect();
+    CrmWrites {
+        upserts,
+        associations: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
