@@ -7,4 +7,5 @@ mod support;
 
 mod api;
 mod binary;
+mod client;
 mod limits;

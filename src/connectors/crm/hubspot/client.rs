@@ -1,0 +1,273 @@
+//! The HubSpot API client: idempotent property bootstrap, batch upsert with per-input
+//! failures (207), v4 default associations; every failure classified by `errors::classify`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::errors::{CrmError, classify};
+use super::mapping::{GROUP, HubspotObject, PropertySpec, Upsert};
+
+/// Most inputs HubSpot takes in one batch call.
+pub const MAX_BATCH: usize = 100;
+
+/// A HubSpot API client for one account. The token is never printed.
+#[derive(Clone)]
+pub struct HubspotClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for HubspotClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubspotClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An input HubSpot refused in a batch (207), by its unique key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFailure {
+    pub key: String,
+    pub category: String,
+    pub message: String,
+}
+
+/// What a batch upsert did: HubSpot ids by unique key, and the refused inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpsertOutcome {
+    pub ids: BTreeMap<String, String>,
+    pub failures: Vec<InputFailure>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchResponse {
+    #[serde(default)]
+    results: Vec<ResultItem>,
+    #[serde(default)]
+    errors: Vec<BatchError>,
+}
+
+/// A batch answer whose results are not needed (associations): only the errors.
+#[derive(Debug, Deserialize)]
+struct ErrorsOnly {
+    #[serde(default)]
+    errors: Vec<BatchError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ResultItem {
+    id: String,
+    #[serde(default)]
+    properties: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchError {
+    #[serde(default)]
+    category: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    context: BTreeMap<String, Vec<String>>,
+}
+
+impl HubspotClient {
+    /// A client for `base` (e.g. `https://api.hubapi.com`) with a per-request `timeout`.
+    pub fn new(
+        base: impl Into<String>,
+        token: impl Into<String>,
+        timeout: Duration,
+    ) -> Result<Self, CrmError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| CrmError::Connection(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base.into().trim_end_matches('/').to_string(),
+            token: token.into(),
+        })
+    }
+
+    /// Sends one request; a non-2xx answer becomes a classified `CrmError`.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: &Value,
+    ) -> Result<(StatusCode, Vec<u8>), CrmError> {
+        let response = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    CrmError::Timeout
+                } else {
+                    CrmError::Connection(without_url(&e))
+                }
+            })?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let retry_after = header("retry-after");
+        let interval = header("x-hubspot-ratelimit-interval-milliseconds");
+        let bytes = response.bytes().await.map_err(|e| {
+            if e.is_timeout() {
+                CrmError::Timeout
+            } else {
+                CrmError::Connection(without_url(&e))
+            }
+        })?;
+        if status.is_success() {
+            Ok((status, bytes.to_vec()))
+        } else {
+            Err(classify(
+                status.as_u16(),
+                retry_after.as_deref(),
+                interval.as_deref(),
+                &bytes,
+            ))
+        }
+    }
+
+    /// Creates syncline's property group on each object type and the custom properties;
+    /// existing ones (409) are fine, so this is safe on every start.
+    pub async fn bootstrap(&self, specs: &[PropertySpec]) -> Result<(), CrmError> {
+        let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
+        for object in objects {
+            let body = json!({"name": GROUP, "label": "syncline", "displayOrder": -1});
+            let path = format!("/crm/v3/properties/{}/groups", object.path());
+            ok_if_exists(self.send(Method::POST, &path, &body).await)?;
+        }
+        for spec in specs {
+            let body = json!({
+                "name": spec.name, "label": spec.label, "type": "string",
+                "fieldType": "text", "groupName": GROUP, "hasUniqueValue": spec.unique,
+            });
+            let path = format!("/crm/v3/properties/{}", spec.object.path());
+            ok_if_exists(self.send(Method::POST, &path, &body).await)?;
+        }
+        Ok(())
+    }
+
+    /// One `batch/upsert` of inputs of one object type (at most [`MAX_BATCH`], keys unique).
+    pub async fn batch_upsert(
+        &self,
+        object: HubspotObject,
+        inputs: &[Upsert],
+    ) -> Result<UpsertOutcome, CrmError> {
+        if inputs.len() > MAX_BATCH {
+            return Err(CrmError::BatchTooLarge(inputs.len()));
+        }
+        if inputs.is_empty() {
+            return Ok(UpsertOutcome::default());
+        }
+        let id_property = object.id_property();
+        let body = json!({"inputs": inputs.iter().map(|u| json!({
+            "idProperty": id_property, "id": u.key, "properties": u.properties,
+        })).collect::<Vec<_>>()});
+        let path = format!("/crm/v3/objects/{}/batch/upsert", object.path());
+        let (_, bytes) = self.send(Method::POST, &path, &body).await?;
+        let response: BatchResponse =
+            serde_json::from_slice(&bytes).map_err(|e| CrmError::Decode(e.to_string()))?;
+        let mut outcome = UpsertOutcome::default();
+        for item in response.results {
+            if let Some(Some(key)) = item.properties.get(id_property) {
+                outcome.ids.insert(key.clone(), item.id);
+            }
+        }
+        for error in response.errors {
+            for key in error.context.get("id").into_iter().flatten() {
+                outcome.failures.push(InputFailure {
+                    key: key.clone(),
+                    category: error.category.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                    message: error.message.clone().unwrap_or_default(),
+                });
+            }
+        }
+        // Inputs neither answered nor refused would be silently lost: call them failed.
+        for input in inputs {
+            let answered = outcome.ids.contains_key(&input.key)
+                || outcome.failures.iter().any(|f| f.key == input.key);
+            if !answered {
+                outcome.failures.push(InputFailure {
+                    key: input.key.clone(),
+                    category: "MISSING_RESULT".into(),
+                    message: "HubSpot returned no result for this input".into(),
+                });
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Default (unlabelled) associations `from` → `to` by HubSpot ids; returns the pairs
+    /// HubSpot refused (207), as (from id, to id).
+    pub async fn associate(
+        &self,
+        from: HubspotObject,
+        to: HubspotObject,
+        pairs: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, CrmError> {
+        if pairs.len() > MAX_BATCH {
+            return Err(CrmError::BatchTooLarge(pairs.len()));
+        }
+        if pairs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let body = json!({"inputs": pairs.iter().map(|(f, t)| json!({
+            "from": {"id": f}, "to": {"id": t},
+        })).collect::<Vec<_>>()});
+        let path = format!(
+            "/crm/v4/associations/{}/{}/batch/associate/default",
+            from.path(),
+            to.path()
+        );
+        let (_, bytes) = self.send(Method::POST, &path, &body).await?;
+        let response: ErrorsOnly =
+            serde_json::from_slice(&bytes).map_err(|e| CrmError::Decode(e.to_string()))?;
+        let refused = response
+            .errors
+            .iter()
+            .filter_map(|e| {
+                let from = e.context.get("fromObjectId")?.first()?;
+                let to = e.context.get("toObjectId")?.first()?;
+                Some((from.clone(), to.clone()))
+            })
+            .collect();
+        Ok(refused)
+    }
+}
+
+/// A 409 CONFLICT on create means it already exists: success for a bootstrap.
+fn ok_if_exists(result: Result<(StatusCode, Vec<u8>), CrmError>) -> Result<(), CrmError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(CrmError::Rejected { status: 409, .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A reqwest error's text without its URL (kept short and free of query strings).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), "<url>");
+    }
+    text
+}
