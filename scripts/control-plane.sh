@@ -135,6 +135,9 @@ options:
   kubectlBinary: $bin/kubectl
   kubeAuthorization: true
   quietPull: true
+  # Lift the client rate limits of controller-manager, scheduler and kwok (20 QPS by
+  # default): scale tests create thousands of objects.
+  disableQPSLimits: true
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
