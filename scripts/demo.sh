@@ -105,10 +105,11 @@ redis-cli -p "$redis_port" XRANGE "$stream" - + | grep -A1 -E '^(delivery_id|pla
 
 say "pausing the pipeline: workers scale to 0, the receiver keeps queueing"
 k patch sp acme-shopify -n shops --type merge -p '{"spec":{"state":"Paused"}}'
-wait_for 30 "Paused" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get deploy acme-shopify-worker -n shops \
-  -o jsonpath='{.spec.replicas}' | grep -qx 0"
+wait_for 60 "workers gone" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get sp acme-shopify -n shops \
+  -o jsonpath='{.status.workers.replicas}' | grep -qx 0"
 k get syncpipelines -n shops
 k get deploy -n shops
+k get sp acme-shopify -n shops -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.type}{"="}{.status}{" ("}{.reason}{"): "}{.message}{"\n"}{end}'
 
 [ "$(redis-cli -p "$redis_port" XLEN "$stream")" = 1 ] || { echo "expected exactly one stream entry"; failed=1; }
 [ "$failed" -eq 0 ] || { echo "the demo saw something wrong (above)"; exit 1; }
