@@ -135,6 +135,9 @@ options:
   kubectlBinary: $bin/kubectl
   kubeAuthorization: true
   quietPull: true
+  # Lift the client rate limits of controller-manager, scheduler and kwok (20 QPS by
+  # default): scale tests create thousands of objects.
+  disableQPSLimits: true
 componentsPatches:
 - name: kube-apiserver
   extraArgs:
@@ -161,8 +164,8 @@ metadata:
     kubernetes.io/arch: amd64
     type: kwok
 status:
-  allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
-  capacity: {cpu: "64", memory: 256Gi, pods: "1000"}
+  allocatable: {cpu: "1000", memory: 4Ti, pods: "10000"}
+  capacity: {cpu: "1000", memory: 4Ti, pods: "10000"}
 EOF
 }
 

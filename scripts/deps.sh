@@ -12,6 +12,7 @@ command -v redis-cli >/dev/null || missing+=(redis-tools)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v python3 >/dev/null || missing+=(python3)
 command -v setsid >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo

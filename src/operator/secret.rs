@@ -90,19 +90,6 @@ pub fn first_missing_key(
         .find(|key| data.get(*key).is_none_or(|v| v.0.is_empty()))
 }
 
-/// The environment variable a Secret key reaches a container as: `SYNCLINE_` and the key
-/// in upper snake case (`webhookSecret` → `SYNCLINE_WEBHOOK_SECRET`).
-pub fn env_name(key: &str) -> String {
-    let mut out = String::from("SYNCLINE_");
-    for (i, c) in key.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
 /// SHA-256 over the keys the pipeline uses, in key order; goes on the pod template so a
 /// rotated Secret rolls the pods. Unused keys do not roll anything.
 pub fn checksum(spec: &SyncPipelineSpec, data: &BTreeMap<String, ByteString>) -> String {
@@ -148,13 +135,22 @@ mod tests {
     }
 
     #[test]
-    fn env_names_are_upper_snake_case() {
-        assert_eq!(
-            env_name("webhookSecretPrevious"),
-            "SYNCLINE_WEBHOOK_SECRET_PREVIOUS"
-        );
-        assert_eq!(env_name("crmToken"), "SYNCLINE_CRM_TOKEN");
-        assert_eq!(env_name("redisUrl"), "SYNCLINE_REDIS_URL");
+    fn every_key_passed_to_pods_is_one_the_roles_read() {
+        for file in [
+            "shopify.yaml",
+            "woocommerce.yaml",
+            "magento.yaml",
+            "magento-adobe.yaml",
+        ] {
+            let spec = spec(file);
+            for k in receiver_keys(&spec).iter().chain(&worker_keys(&spec)) {
+                assert!(
+                    crate::config::SECRET_KEYS.contains(&k.key),
+                    "{} is not read by config::load",
+                    k.key
+                );
+            }
+        }
     }
 
     #[test]

@@ -67,18 +67,24 @@ pub(super) fn verify(
                     return Err(Rejection::WrongShop);
                 }
             }
-            // The rule: the merchant action's event id dedupes, so several
-            // subscriptions firing for one action enqueue once; the per-delivery webhook
-            // id is the fallback when a delivery carries no event id.
-            let id = header(headers, "x-shopify-event-id")
-                .or_else(|| header(headers, "x-shopify-webhook-id"));
+            // One merchant action fires one event id into every subscription that matches
+            // it, across topics (orders/create and orders/paid share it). So the dedupe key
+            // is event id + topic: a second subscription of the same topic collapses, a
+            // different topic of the same action is kept. Shopify's per-delivery webhook id
+            // is the fallback when a delivery carries no event id.
+            let topic = header(headers, "x-shopify-topic")
+                .ok_or(Rejection::MissingHeader)?
+                .to_owned();
+            let event = header(headers, "x-shopify-event-id")
+                .map(str::trim)
+                .filter(|e| !e.is_empty());
+            let id = match event {
+                Some(event) => Some(format!("{event}:{topic}")),
+                None => header(headers, "x-shopify-webhook-id").map(str::to_owned),
+            };
             Ok(Delivery {
-                id: delivery_id(id)?,
-                topic: Some(
-                    header(headers, "x-shopify-topic")
-                        .ok_or(Rejection::MissingHeader)?
-                        .to_owned(),
-                ),
+                id: delivery_id(id.as_deref())?,
+                topic: Some(topic),
                 triggered_at: header(headers, "x-shopify-triggered-at").map(str::to_owned),
                 scheme: "shopify",
                 shape: PayloadShape::Shopify,

@@ -90,7 +90,7 @@ async fn binary_serves_signed_deliveries_and_stops_on_sigterm() {
     assert_eq!(entries.len(), 1);
     assert_eq!(
         field_map(&entries[0].1, "delivery_id").as_deref(),
-        Some("evt-bin")
+        Some("evt-bin:orders/create")
     );
     let metrics = client
         .get(format!("{base}/metrics"))

@@ -96,7 +96,7 @@ async fn redis_down_answers_503_then_recovers_without_restart() {
     let ids: Vec<String> = h.envelopes().into_iter().map(|e| e.delivery_id).collect();
     assert_eq!(
         ids,
-        vec!["evt-during".to_owned()],
+        vec!["evt-during:orders/create".to_owned()],
         "fresh Redis holds just the retried delivery"
     );
     assert_eq!(h.send(get("/readyz")).await.0, StatusCode::OK);

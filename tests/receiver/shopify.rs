@@ -23,7 +23,7 @@ async fn shopify_delivery_is_stored_with_its_envelope() {
     let envelopes = h.envelopes();
     assert_eq!(envelopes.len(), 1);
     let e = &envelopes[0];
-    assert_eq!(e.delivery_id, "evt-1");
+    assert_eq!(e.delivery_id, "evt-1:orders/create");
     assert_eq!(e.platform, "shopify");
     assert_eq!(e.scheme, "shopify");
     assert_eq!(e.topic, "orders/create");
@@ -37,8 +37,15 @@ async fn shopify_delivery_is_stored_with_its_envelope() {
     assert_eq!(e.body, SHOPIFY_ORDER);
     assert!(jiff::Timestamp::now().to_string() >= e.received_at);
     // The dedupe marker exists, and the workers' consumer group was created with the stream.
-    assert_eq!(h.redis.keys("sl:{shops/acme}:seen:evt-1").len(), 1);
-    let ttl = h.redis.command(&["TTL", "sl:{shops/acme}:seen:evt-1"]);
+    assert_eq!(
+        h.redis
+            .keys("sl:{shops/acme}:seen:evt-1:orders/create")
+            .len(),
+        1
+    );
+    let ttl = h
+        .redis
+        .command(&["TTL", "sl:{shops/acme}:seen:evt-1:orders/create"]);
     assert!(
         matches!(ttl, redis::Value::Int(t) if (86_000..=86_400).contains(&t)),
         "dedupe marker TTL {ttl:?}"
@@ -48,7 +55,7 @@ async fn shopify_delivery_is_stored_with_its_envelope() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shopify_dedupes_on_event_id_and_falls_back_to_webhook_id() {
+async fn shopify_dedupes_on_event_id_and_topic_and_falls_back_to_webhook_id() {
     let h = shopify();
     let first = shopify_headers(SECRET, SHOPIFY_ORDER, "evt-2");
     // The same merchant action through another subscription: new webhook id, same event id.
@@ -65,8 +72,21 @@ async fn shopify_dedupes_on_event_id_and_falls_back_to_webhook_id() {
         .send(post_owned("/webhooks/shopify", &no_event_id, SHOPIFY_ORDER))
         .await;
     assert_eq!(status, StatusCode::OK);
+    // The same action under another topic is another change to sync, not a duplicate.
+    let paid = with_header(&first, "x-shopify-topic", Some("orders/paid"));
+    let (status, _, _) = h
+        .send(post_owned("/webhooks/shopify", &paid, SHOPIFY_ORDER))
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let ids: Vec<String> = h.envelopes().into_iter().map(|e| e.delivery_id).collect();
-    assert_eq!(ids, vec!["evt-2".to_owned(), "wh-evt-2".to_owned()]);
+    assert_eq!(
+        ids,
+        vec![
+            "evt-2:orders/create".to_owned(),
+            "wh-evt-2".to_owned(),
+            "evt-2:orders/paid".to_owned()
+        ]
+    );
 }
 
 /// Name, headers, body, expected status and error code.
@@ -187,5 +207,11 @@ async fn shopify_previous_secret_still_verifies_during_rotation() {
         StatusCode::UNAUTHORIZED
     );
     let ids: Vec<String> = h.envelopes().into_iter().map(|e| e.delivery_id).collect();
-    assert_eq!(ids, vec!["evt-old".to_owned(), "evt-new".to_owned()]);
+    assert_eq!(
+        ids,
+        vec![
+            "evt-old:orders/create".to_owned(),
+            "evt-new:orders/create".to_owned()
+        ]
+    );
 }

@@ -25,13 +25,28 @@ pub fn config_map(p: &SyncPipeline) -> Result<(ConfigMap, String), BuildError> {
         "spec": p.spec,
     });
     let yaml = serde_yaml::to_string(&rendered).map_err(|e| BuildError::Render(e.to_string()))?;
-    let checksum = hex::encode(&Sha256::digest(yaml.as_bytes())[..16]);
-    let cm = ConfigMap {
-        metadata: child_meta(p, config_map_name(name), "config")?,
-        data: Some(BTreeMap::from([(PIPELINE_FILE.to_string(), yaml)])),
-        ..Default::default()
-    };
-    Ok((cm, checksum))
+    Ok((
+        ConfigMap {
+            metadata: child_meta(p, config_map_name(name), "config")?,
+            data: Some(BTreeMap::from([(PIPELINE_FILE.to_string(), yaml)])),
+            ..Default::default()
+        },
+        data_plane_checksum(p)?,
+    ))
+}
+
+/// Checksum of what the receiver and worker act on. Fields only the operator acts on
+/// (replica counts, resources, state, deletion policy) are left out: pausing a pipeline or
+/// raising maxReplicas must not roll the receivers.
+fn data_plane_checksum(p: &SyncPipeline) -> Result<String, BuildError> {
+    let mut spec = serde_json::to_value(&p.spec).map_err(|e| BuildError::Render(e.to_string()))?;
+    if let Some(map) = spec.as_object_mut() {
+        for operator_only in ["receiver", "workers", "state", "deletionPolicy"] {
+            map.remove(operator_only);
+        }
+    }
+    let bytes = serde_json::to_vec(&spec).map_err(|e| BuildError::Render(e.to_string()))?;
+    Ok(hex::encode(&Sha256::digest(&bytes)[..16]))
 }
 
 #[cfg(test)]
@@ -61,6 +76,15 @@ mod tests {
         let mut changed = p.clone();
         changed.spec.polling.interval = "1m".into();
         assert_ne!(config_map(&changed).unwrap().1, sum);
+        let mut operator_only = p.clone();
+        operator_only.spec.state = crate::api::PipelineState::Paused;
+        operator_only.spec.workers.max_replicas = 50;
+        operator_only.spec.receiver.replicas = 3;
+        assert_eq!(
+            config_map(&operator_only).unwrap().1,
+            sum,
+            "pausing or scaling must not roll pods"
+        );
         let mut status_only = p.clone();
         status_only.status = Some(Default::default());
         assert_eq!(config_map(&status_only).unwrap().1, sum);

@@ -18,7 +18,8 @@ use super::{
     BuildInputs, CONFIG_CHECKSUM, PIPELINE_FILE, SECRET_CHECKSUM, config_map_name, labels,
 };
 use crate::api::SyncPipeline;
-use crate::operator::secret::{SecretKey, env_name};
+use crate::config::env_var_name;
+use crate::operator::secret::SecretKey;
 
 /// The unprivileged user the pods run as (the conventional "nonroot" uid of distroless).
 pub const RUN_AS_USER: i64 = 65532;
@@ -68,7 +69,7 @@ fn probe(path: &str, period: i32, failures: i32) -> Probe {
 fn secret_env(secret: &str, keys: &[SecretKey]) -> Vec<EnvVar> {
     keys.iter()
         .map(|k| EnvVar {
-            name: env_name(k.key),
+            name: env_var_name(k.key),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
                     name: secret.to_string(),
