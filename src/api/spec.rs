@@ -5,6 +5,8 @@
 //! Validation lives in the schema itself (CEL rules and OpenAPI constraints) so that the API
 //! server rejects a bad manifest at `kubectl apply` time, before the operator ever sees it.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -310,6 +312,56 @@ pub struct CrmSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9._:/-]{1,128}$"))]
     pub account: Option<String>,
+
+    /// How store records become HubSpot deals: the deal pipeline, the stage of each order
+    /// status, and when an open checkout counts as abandoned.
+    #[serde(default)]
+    pub hubspot: HubspotOptions,
+}
+
+/// HubSpot deal mapping.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("!has(self.dealStages) || self.dealStages.all(k, k in ['pending', 'authorized', 'paid', 'processing', 'onHold', 'completed', 'cancelled', 'refunded', 'failed'])")
+        .message("spec.crm.hubspot.dealStages keys must be order statuses: pending, authorized, paid, processing, onHold, completed, cancelled, refunded, failed")
+        .field_path(".dealStages"),
+)]
+pub struct HubspotOptions {
+    /// The deal pipeline orders and abandoned checkouts are written to (`default` is
+    /// HubSpot's built-in sales pipeline).
+    #[serde(default = "default_deal_pipeline")]
+    #[schemars(length(min = 1, max = 100))]
+    pub deal_pipeline: String,
+
+    /// Deal stage id per order status, overriding the defaults (pending →
+    /// appointmentscheduled, authorized → qualifiedtobuy, onHold → decisionmakerboughtin,
+    /// paid/processing/completed → closedwon, cancelled/refunded/failed → closedlost).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = 9))]
+    pub deal_stages: BTreeMap<String, String>,
+
+    /// Deal stage id of an abandoned checkout.
+    #[serde(default = "default_abandoned_stage")]
+    #[schemars(length(min = 1, max = 100))]
+    pub abandoned_stage: String,
+
+    /// How long after its last update an open checkout counts as abandoned (Go-style
+    /// duration such as 1h or 30m).
+    #[serde(default = "default_abandoned_after")]
+    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
+    pub abandoned_after: String,
+}
+
+impl Default for HubspotOptions {
+    fn default() -> Self {
+        Self {
+            deal_pipeline: default_deal_pipeline(),
+            deal_stages: BTreeMap::new(),
+            abandoned_stage: default_abandoned_stage(),
+            abandoned_after: default_abandoned_after(),
+        }
+    }
 }
 
 /// Supported CRM platforms.
@@ -459,6 +511,18 @@ pub struct WorkersSpec {
     #[schemars(range(min = 0, max = 3600))]
     pub scale_down_stabilization_seconds: i32,
 
+    /// Events a worker takes from the queue at once; they are coalesced per object and
+    /// written with HubSpot batch calls of at most 100 inputs.
+    #[serde(default = "default_batch_size")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub batch_size: i32,
+
+    /// Deliveries of an event before a transient failure (429, 5xx, timeout) sends it to
+    /// the dead letters. Retries back off exponentially with full jitter, from 1 s to 5 min.
+    #[serde(default = "default_max_attempts")]
+    #[schemars(range(min = 1, max = 100))]
+    pub max_attempts: i32,
+
     /// CPU and memory for each worker pod; sensible defaults when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
@@ -471,6 +535,8 @@ impl Default for WorkersSpec {
             max_replicas: default_max_workers(),
             target_lag_per_worker: default_target_lag(),
             scale_down_stabilization_seconds: default_scale_down_stabilization(),
+            batch_size: default_batch_size(),
+            max_attempts: default_max_attempts(),
             resources: None,
         }
     }
@@ -534,6 +600,21 @@ fn default_magento_store_code() -> String {
 }
 fn default_magento_signature_header() -> String {
     "x-magento-signature".into()
+}
+fn default_deal_pipeline() -> String {
+    "default".into()
+}
+fn default_abandoned_stage() -> String {
+    "appointmentscheduled".into()
+}
+fn default_abandoned_after() -> String {
+    "1h".into()
+}
+fn default_batch_size() -> i32 {
+    100
+}
+fn default_max_attempts() -> i32 {
+    8
 }
 fn default_crm_url() -> String {
     "https://api.hubapi.com".into()

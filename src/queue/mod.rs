@@ -4,7 +4,16 @@
 //! may touch several of them.
 
 pub mod admin;
+mod consume;
+mod dead;
 mod envelope;
+mod ratelimit;
+pub use ratelimit::RateBudget;
+mod watermark;
+
+pub use consume::{Entry, QueueDepth};
+pub use dead::{DeadLetter, DeadLetterFilter};
+pub use watermark::{Claim, ClaimOutcome};
 
 use std::time::Duration;
 
@@ -51,6 +60,40 @@ impl QueueKeys {
     pub fn seen(&self, delivery_id: &str) -> String {
         format!("{}:seen:{delivery_id}", self.prefix)
     }
+
+    /// The watermark of one object, e.g. `sl:{shops/acme}:wm:orders:42`: the version and
+    /// content digest of the newest write that reached the CRM.
+    pub fn watermark(&self, object_key: &str) -> String {
+        format!("{}:wm:{object_key}", self.prefix)
+    }
+
+    /// The short-lived lock a worker holds on one object while writing it, so two workers
+    /// never write versions of one object concurrently (the older could land last).
+    pub fn object_lock(&self, object_key: &str) -> String {
+        format!("{}:lock:{object_key}", self.prefix)
+    }
+
+    /// The delayed-retry sorted set (score: due time, Unix ms).
+    pub fn retry(&self) -> String {
+        format!("{}:retry", self.prefix)
+    }
+
+    /// The dead-letter stream.
+    pub fn dead(&self) -> String {
+        format!("{}:dead", self.prefix)
+    }
+
+    /// Set by workers while the CRM refuses their token (401/403), holding HubSpot's
+    /// message; the operator turns it into the `CrmUnauthorized` condition.
+    pub fn crm_unauthorized(&self) -> String {
+        format!("{}:crm:unauthorized", self.prefix)
+    }
+}
+
+/// The shared token bucket of a CRM account: `sl:{<account>}:ratelimit`. Its own hash tag,
+/// since pipelines of one account share it.
+pub fn rate_limit_key(account: &str) -> String {
+    format!("sl:{{{account}}}:ratelimit")
 }
 
 /// Why Redis did not take an event. Low-cardinality on purpose: it labels metrics.
@@ -142,7 +185,7 @@ impl Queue {
         Ok(Self {
             keys,
             conn,
-            script: redis::Script::new(include_str!("enqueue.lua")),
+            script: redis::Script::new(include_str!("lua/enqueue.lua")),
             settings,
         })
     }

@@ -1,0 +1,28 @@
+-- A GCRA token bucket shared by every worker of a CRM account, on Redis' clock.
+-- KEYS[1] bucket key (holds the theoretical arrival time, ms, fractional).
+-- ARGV[1] emission interval (ms per request, fractional); ARGV[2] burst (requests);
+-- ARGV[3] mode: 'take' one request, or 'pause' for ARGV[4] ms (after a 429).
+-- Answers 0 when a request may go now, else the whole ms to wait.
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now_ms then
+  tat = now_ms
+end
+if ARGV[3] == 'pause' then
+  local until_ms = now_ms + tonumber(ARGV[4])
+  if until_ms > tat then
+    tat = until_ms
+  end
+  redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now_ms) + 60000)
+  return 0
+end
+local allowance = interval * (burst - 1)
+if tat - now_ms > allowance then
+  return math.max(1, math.ceil(tat - now_ms - allowance))
+end
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil(next_tat - now_ms) + 60000)
+return 0

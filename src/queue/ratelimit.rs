@@ -1,0 +1,101 @@
+//! The CRM request budget shared by every worker pod of an account: one GCRA bucket in
+//! Redis, on Redis' clock, so more workers never mean more requests per window.
+
+use std::time::Duration;
+
+use super::consume::script;
+use super::{Queue, QueueError};
+
+/// A budget of `requests` per `per` as GCRA parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateBudget {
+    /// Time between requests at the sustained rate.
+    pub emission: Duration,
+    /// Requests that may go back to back after an idle spell.
+    pub burst: u32,
+}
+
+impl RateBudget {
+    /// `requests` per `per`, with a burst of a tenth of the window's budget (at least 1), so
+    /// a rolling window of length `per` never sees more than `requests`. 3 % of the budget
+    /// (at least one request) is held back for network jitter: a request granted at the end
+    /// of one window may reach the CRM a few milliseconds later than its peers.
+    pub fn new(requests: u32, per: Duration) -> Self {
+        let requests = requests.max(1);
+        let requests = if requests > 1 {
+            requests - (requests * 3 / 100).max(1)
+        } else {
+            requests
+        };
+        let burst = (requests / 10).max(1);
+        // Spread the rest evenly so burst + refills within any window stays within budget.
+        let spread = requests.saturating_sub(burst).max(1);
+        Self {
+            emission: per / spread,
+            burst,
+        }
+    }
+}
+
+impl Queue {
+    /// One GCRA step on the bucket `key`: `Ok(None)` when a request may go now, else how
+    /// long to wait before asking again.
+    pub async fn rate_take(
+        &self,
+        key: &str,
+        budget: RateBudget,
+    ) -> Result<Option<Duration>, QueueError> {
+        let script = script(include_str!("lua/gcra.lua"));
+        let mut invocation = script.key(key);
+        invocation
+            .arg(format!(
+                "{:.3}",
+                (budget.emission.as_secs_f64() * 1000.0).max(0.001)
+            ))
+            .arg(budget.burst.max(1))
+            .arg("take");
+        let mut conn = self.conn.clone();
+        let wait: i64 = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok((wait > 0).then(|| Duration::from_millis(wait as u64)))
+    }
+
+    /// Holds every worker of the account for `pause` (after a 429).
+    pub async fn rate_pause(&self, key: &str, pause: Duration) -> Result<(), QueueError> {
+        let script = script(include_str!("lua/gcra.lua"));
+        let mut invocation = script.key(key);
+        invocation
+            .arg(1)
+            .arg(1)
+            .arg("pause")
+            .arg(pause.as_millis() as u64);
+        let mut conn = self.conn.clone();
+        let _: i64 = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_never_holds_more_than_the_budget() {
+        for (requests, secs) in [(100u32, 10u64), (190, 10), (1, 1), (5, 1), (1000, 60)] {
+            let per = Duration::from_secs(secs);
+            let b = RateBudget::new(requests, per);
+            // Worst case in one window [t, t + per): a full burst at t, then one request per
+            // emission interval after it.
+            let refills = (per.as_secs_f64() / b.emission.as_secs_f64()).ceil() as u32 - 1;
+            assert!(
+                b.burst + refills <= requests.max(1),
+                "{requests}/{secs}s: burst {} + {refills}",
+                b.burst
+            );
+            assert!(b.burst >= 1);
+            // And close to it: the goal is at least 90 % of the budget.
+            if requests >= 100 {
+                assert!(f64::from(b.burst + refills) >= 0.9 * f64::from(requests));
+            }
+        }
+    }
+}
