@@ -10,5 +10,8 @@ pub mod model;
 pub mod operator;
 pub mod queue;
 pub mod receiver;
+pub mod shutdown;
 pub mod sim;
 pub mod telemetry;
+pub mod tls;
+pub mod worker;

@@ -39,6 +39,8 @@ enum Command {
     Operator(OperatorArgs),
     /// Serve one pipeline's store webhooks: verify, dedupe and enqueue them into Redis.
     Receiver(ReceiverArgs),
+    /// Consume one pipeline's queue and write the records to the CRM.
+    Worker(WorkerArgs),
     /// Simulators of the external APIs, for tests, demos and benchmarks.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -84,14 +86,29 @@ struct HubspotSimArgs {
     burst_429: u32,
 }
 
+/// The inputs every data-plane role reads ("One manifest everywhere").
 #[derive(Args)]
-struct ReceiverArgs {
+struct PipelineArgs {
     /// The SyncPipeline manifest (may also hold the Secret).
     #[arg(short = 'f', long = "file")]
     file: PathBuf,
     /// A Secret manifest (data or stringData); SYNCLINE_<KEY> env vars win over it.
     #[arg(long)]
     secrets: Option<PathBuf>,
+}
+
+impl PipelineArgs {
+    /// The pipeline manifest, its Secret manifest and `SYNCLINE_*` env.
+    fn load(&self) -> anyhow::Result<syncline::config::PipelineConfig> {
+        syncline::config::load(&self.file, self.secrets.as_deref(), std::env::vars())
+            .context("loading the pipeline")
+    }
+}
+
+#[derive(Args)]
+struct ReceiverArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8080")]
     listen: SocketAddr,
@@ -119,6 +136,27 @@ struct ReceiverArgs {
     /// How long in-flight requests may finish after SIGTERM.
     #[arg(long, default_value = "25s", value_parser = duration)]
     shutdown_grace: Duration,
+}
+
+#[derive(Args)]
+struct WorkerArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Address of /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Consumer name in the group (default: $HOSTNAME plus a random suffix).
+    #[arg(long)]
+    consumer: Option<String>,
+    /// Pending entries idle this long are taken over from a crashed worker.
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    visibility_timeout: Duration,
+    /// Longest wait for one Redis call.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    redis_timeout: Duration,
+    /// Longest wait for one HubSpot call.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    crm_timeout: Duration,
 }
 
 #[derive(Args)]
@@ -178,9 +216,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Receiver(args) => {
             telemetry::init(cli.log_format);
-            let config =
-                syncline::config::load(&args.file, args.secrets.as_deref(), std::env::vars())
-                    .context("loading the pipeline")?;
+            let config = args.pipeline.load()?;
             let settings = syncline::receiver::ReceiverSettings {
                 listen: args.listen,
                 max_body_bytes: args.max_body_bytes,
@@ -198,6 +234,22 @@ async fn main() -> anyhow::Result<()> {
             syncline::receiver::run(config, settings)
                 .await
                 .context("running the receiver")?;
+            Ok(())
+        }
+        Command::Worker(args) => {
+            telemetry::init(cli.log_format);
+            let config = args.pipeline.load()?;
+            let settings = syncline::worker::WorkerSettings {
+                listen: args.listen,
+                consumer: args.consumer,
+                visibility_timeout: args.visibility_timeout,
+                redis_timeout: args.redis_timeout,
+                crm_timeout: args.crm_timeout,
+                ..Default::default()
+            };
+            syncline::worker::run(config, settings)
+                .await
+                .context("running the worker")?;
             Ok(())
         }
         Command::Sim(SimCommand::Hubspot(args)) => {

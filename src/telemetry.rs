@@ -26,3 +26,17 @@ pub fn init(format: LogFormat) {
             .init(),
     }
 }
+
+/// The Prometheus text exposition of a registry. Encoding into a Vec cannot fail for
+/// well-formed metrics; an empty page beats a panic.
+pub fn render(registry: &prometheus::Registry) -> String {
+    use prometheus::Encoder as _;
+    let mut out = Vec::new();
+    if prometheus::TextEncoder::new()
+        .encode(&registry.gather(), &mut out)
+        .is_err()
+    {
+        return String::new();
+    }
+    String::from_utf8(out).unwrap_or_default()
+}

@@ -208,3 +208,35 @@ pub struct QueueDepth {
     pub retries: u64,
     pub dead_letters: u64,
 }
+
+impl Queue {
+    /// Records that the CRM refused the pipeline's token, for the operator's
+    /// `CrmUnauthorized` condition; expires on its own if no worker renews it.
+    pub async fn mark_crm_unauthorized(
+        &self,
+        message: &str,
+        ttl: Duration,
+    ) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        self.bounded(
+            redis::cmd("SET")
+                .arg(self.keys.crm_unauthorized())
+                .arg(message)
+                .arg("PX")
+                .arg(ttl.as_millis() as u64)
+                .query_async::<()>(&mut conn),
+        )
+        .await
+    }
+
+    /// Clears the mark after the CRM accepted a write.
+    pub async fn clear_crm_unauthorized(&self) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        self.bounded(
+            redis::cmd("DEL")
+                .arg(self.keys.crm_unauthorized())
+                .query_async::<()>(&mut conn),
+        )
+        .await
+    }
+}

@@ -1,9 +1,7 @@
 //! Prometheus metrics of the receiver. Label values come from fixed sets only (route,
 //! a known-topic list, outcome codes), so a hostile sender cannot blow up cardinality.
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Topics that get their own label value; everything else is counted as "other".
 const KNOWN_TOPICS: &[&str] = &[
@@ -133,15 +131,7 @@ impl ReceiverMetrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        // Encoding into a Vec cannot fail for well-formed metrics; an empty page beats a panic.
-        if TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .is_err()
-        {
-            return String::new();
-        }
-        String::from_utf8(out).unwrap_or_default()
+        crate::telemetry::render(&self.registry)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::queue::{Queue, QueueError, QueueKeys, QueueSettings};
 
 pub use error::{RETRY_AFTER_SECS, Rejection};
 pub use metrics::ReceiverMetrics;
-pub use server::{ConnectionLimits, router, run, serve, shutdown_signal};
+pub use server::{ConnectionLimits, router, run, serve};
 use signature::{AdobePublicKey, Encoding, HmacKeys};
 
 /// Tunables of a receiver; the CLI flags map onto these.

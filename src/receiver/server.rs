@@ -179,30 +179,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves on SIGTERM (what Kubernetes sends) or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-}
-
 /// `syncline receiver`: serve one pipeline until SIGTERM.
 pub async fn run(config: PipelineConfig, settings: ReceiverSettings) -> Result<(), ReceiverError> {
     let state = ReceiverState::new(&config, settings.clone())?;
@@ -224,7 +200,7 @@ pub async fn run(config: PipelineConfig, settings: ReceiverSettings) -> Result<(
         serve(
             listener,
             router(state),
-            shutdown_signal(),
+            crate::shutdown::signal(),
             settings.shutdown_grace,
             settings.connections,
         )

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use crate::support::hubspot::{HubspotSim, TOKEN};
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::new()
+    syncline::tls::http_client()
 }
 
 pub async fn call(

@@ -26,7 +26,7 @@ async fn the_binary_serves_with_its_token_and_limit() {
             .spawn()
             .unwrap(),
     );
-    let client = reqwest::Client::new();
+    let client = syncline::tls::http_client();
     let url = format!("http://127.0.0.1:{port}/crm/v3/properties/contacts");
     let mut ready = false;
     for _ in 0..100 {

@@ -41,7 +41,7 @@ async fn binary_serves_signed_deliveries_and_stops_on_sigterm() {
         .spawn()
         .expect("starting the syncline binary");
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = syncline::tls::http_client();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(resp) = client.get(format!("{base}/healthz")).send().await

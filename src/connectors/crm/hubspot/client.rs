@@ -75,6 +75,32 @@ struct BatchError {
     message: Option<String>,
     #[serde(default)]
     context: BTreeMap<String, Vec<String>>,
+    /// Details such as `Property "x" does not exist`.
+    #[serde(default)]
+    errors: Vec<ErrorDetail>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+impl BatchError {
+    /// HubSpot's message with its details, e.g. `Property values were not valid: Email
+    /// address x is invalid`.
+    fn full_message(&self) -> String {
+        let mut text = self.message.clone().unwrap_or_default();
+        let details: Vec<&str> = self
+            .errors
+            .iter()
+            .filter_map(|d| d.message.as_deref())
+            .collect();
+        if !details.is_empty() {
+            text = format!("{text}: {}", details.join("; "));
+        }
+        text
+    }
 }
 
 impl HubspotClient {
@@ -84,6 +110,7 @@ impl HubspotClient {
         token: impl Into<String>,
         timeout: Duration,
     ) -> Result<Self, CrmError> {
+        crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -146,22 +173,33 @@ impl HubspotClient {
         }
     }
 
+    /// Creates syncline's property group on one object type; an existing one (409) is fine.
+    pub async fn create_group(&self, object: HubspotObject) -> Result<(), CrmError> {
+        let body = json!({"name": GROUP, "label": "syncline", "displayOrder": -1});
+        let path = format!("/crm/v3/properties/{}/groups", object.path());
+        ok_if_exists(self.send(Method::POST, &path, &body).await)
+    }
+
+    /// Creates one custom property; an existing one (409) is fine, so start-up can always
+    /// call this.
+    pub async fn create_property(&self, spec: &PropertySpec) -> Result<(), CrmError> {
+        let body = json!({
+            "name": spec.name, "label": spec.label, "type": "string",
+            "fieldType": "text", "groupName": GROUP, "hasUniqueValue": spec.unique,
+        });
+        let path = format!("/crm/v3/properties/{}", spec.object.path());
+        ok_if_exists(self.send(Method::POST, &path, &body).await)
+    }
+
     /// Creates syncline's property group on each object type and the custom properties;
     /// existing ones (409) are fine, so this is safe on every start.
     pub async fn bootstrap(&self, specs: &[PropertySpec]) -> Result<(), CrmError> {
         let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
         for object in objects {
-            let body = json!({"name": GROUP, "label": "syncline", "displayOrder": -1});
-            let path = format!("/crm/v3/properties/{}/groups", object.path());
-            ok_if_exists(self.send(Method::POST, &path, &body).await)?;
+            self.create_group(object).await?;
         }
         for spec in specs {
-            let body = json!({
-                "name": spec.name, "label": spec.label, "type": "string",
-                "fieldType": "text", "groupName": GROUP, "hasUniqueValue": spec.unique,
-            });
-            let path = format!("/crm/v3/properties/{}", spec.object.path());
-            ok_if_exists(self.send(Method::POST, &path, &body).await)?;
+            self.create_property(spec).await?;
         }
         Ok(())
     }
@@ -197,7 +235,7 @@ impl HubspotClient {
                 outcome.failures.push(InputFailure {
                     key: key.clone(),
                     category: error.category.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                    message: error.message.clone().unwrap_or_default(),
+                    message: error.full_message(),
                 });
             }
         }

@@ -1,0 +1,124 @@
+//! Prometheus metrics of a worker. Labels come from fixed sets (object kinds, outcome
+//! words, dead-letter reasons, HubSpot object paths), never from payloads.
+
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+};
+
+/// The worker's metrics, in a registry of their own so tests can run many workers in one
+/// process.
+#[derive(Clone, Debug)]
+pub struct WorkerMetrics {
+    registry: Registry,
+    /// `syncline_worker_events_total{object, outcome}`; outcome is one of written,
+    /// coalesced, stale, skipped, deferred, retried, dead_lettered.
+    pub events: IntCounterVec,
+    pub batch_size: Histogram,
+    /// `syncline_worker_crm_request_duration_seconds{object, call, outcome}`.
+    pub crm_latency: HistogramVec,
+    pub crm_429: IntCounter,
+    /// `syncline_worker_retries_total{class}`: outage or transient.
+    pub retries: IntCounterVec,
+    /// `syncline_worker_dead_letters_total{reason}`.
+    pub dead_letters: IntCounterVec,
+    pub watermark_drops: IntCounter,
+    pub rate_wait: Histogram,
+}
+
+impl WorkerMetrics {
+    /// Registers every metric; fails only on a programming error (a duplicate name).
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let events = IntCounterVec::new(
+            Opts::new(
+                "syncline_worker_events_total",
+                "Events handled, by object kind and outcome.",
+            ),
+            &["object", "outcome"],
+        )?;
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "syncline_worker_batch_size",
+                "Entries read from the queue per batch.",
+            )
+            .buckets(vec![
+                1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+            ]),
+        )?;
+        let crm_latency = HistogramVec::new(
+            HistogramOpts::new(
+                "syncline_worker_crm_request_duration_seconds",
+                "HubSpot call latency by object, call (upsert, associate) and outcome.",
+            )
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+            &["object", "call", "outcome"],
+        )?;
+        let crm_429 = IntCounter::new(
+            "syncline_worker_crm_rate_limited_total",
+            "HubSpot 429 answers (each pauses every worker of the account).",
+        )?;
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "syncline_worker_retries_total",
+                "Events scheduled for a delayed retry, by failure class.",
+            ),
+            &["class"],
+        )?;
+        let dead_letters = IntCounterVec::new(
+            Opts::new(
+                "syncline_worker_dead_letters_total",
+                "Events moved to the dead letters, by reason.",
+            ),
+            &["reason"],
+        )?;
+        let watermark_drops = IntCounter::new(
+            "syncline_worker_watermark_drops_total",
+            "Events dropped because a newer (or the same) version was already written.",
+        )?;
+        let rate_wait = Histogram::with_opts(
+            HistogramOpts::new(
+                "syncline_worker_rate_limit_wait_seconds",
+                "Waits for the account's shared request budget.",
+            )
+            .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )?;
+        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+            Box::new(events.clone()),
+            Box::new(batch_size.clone()),
+            Box::new(crm_latency.clone()),
+            Box::new(crm_429.clone()),
+            Box::new(retries.clone()),
+            Box::new(dead_letters.clone()),
+            Box::new(watermark_drops.clone()),
+            Box::new(rate_wait.clone()),
+        ];
+        for collector in collectors {
+            registry.register(collector)?;
+        }
+        Ok(Self {
+            registry,
+            events,
+            batch_size,
+            crm_latency,
+            crm_429,
+            retries,
+            dead_letters,
+            watermark_drops,
+            rate_wait,
+        })
+    }
+
+    /// Counts `n` events of `object` with `outcome`.
+    pub fn count(&self, object: &str, outcome: &str, n: u64) {
+        if n > 0 {
+            self.events.with_label_values(&[object, outcome]).inc_by(n);
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        crate::telemetry::render(&self.registry)
+    }
+}

@@ -1,0 +1,330 @@
+//! `syncline worker`: consumes one pipeline's stream through the consumer group `workers`
+//! and writes to HubSpot. Batches are planned (decode, map, coalesce), claimed against
+//! per-object watermarks, written within the account's shared request budget, then acked,
+//! retried or dead-lettered. Crashed workers' entries are reclaimed by the others.
+
+pub mod batch;
+mod http;
+pub mod metrics;
+pub mod plan;
+pub mod retry;
+pub mod write;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::api::SyncPipelineSpec;
+use crate::api::duration::parse_duration;
+use crate::config::PipelineConfig;
+use crate::connectors::crm::hubspot::HubspotClient;
+use crate::connectors::crm::hubspot::mapping::MappingConfig;
+use crate::model::{OrderStatus, StoreRef};
+use crate::queue::{Queue, QueueKeys, QueueSettings, RateBudget, rate_limit_key};
+
+pub use batch::{BatchHandler, BatchReport};
+pub use metrics::WorkerMetrics;
+pub use plan::PlanContext;
+
+/// Tunables of a worker process (flags of `syncline worker`).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub listen: SocketAddr,
+    /// Consumer name; defaults to `$HOSTNAME-<random>`.
+    pub consumer: Option<String>,
+    /// Pending entries idle this long belong to a crashed worker and are taken over.
+    pub visibility_timeout: Duration,
+    /// Longest wait for new entries before looking at retries and stale entries again.
+    pub block: Duration,
+    pub redis_timeout: Duration,
+    pub crm_timeout: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            consumer: None,
+            visibility_timeout: Duration::from_secs(60),
+            block: Duration::from_secs(1),
+            redis_timeout: Duration::from_secs(5),
+            crm_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a worker could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("the Secret has no crmToken (env SYNCLINE_CRM_TOKEN)")]
+    MissingCrmToken,
+    #[error("spec.crm.hubspot.abandonedAfter: {0}")]
+    InvalidDuration(#[from] crate::api::duration::DurationError),
+    #[error("spec.crm.hubspot.dealStages: unknown order status {0:?}")]
+    UnknownOrderStatus(String),
+    #[error("spec.store.url has no host: {0:?}")]
+    StoreUrl(String),
+    #[error("queue: {0}")]
+    Queue(#[from] crate::queue::QueueError),
+    #[error("HubSpot client: {0}")]
+    Crm(#[from] crate::connectors::crm::hubspot::CrmError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// The store half of every CRM unique key: platform plus the store URL's host, so keys stay
+/// the same when a pipeline is renamed and differ between two stores of one platform.
+pub fn store_ref(spec: &SyncPipelineSpec) -> Result<StoreRef, WorkerError> {
+    let url = reqwest::Url::parse(&spec.store.url)
+        .map_err(|_| WorkerError::StoreUrl(spec.store.url.clone()))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| WorkerError::StoreUrl(spec.store.url.clone()))?;
+    Ok(StoreRef::new(spec.store.platform, host))
+}
+
+/// The deal mapping from `spec.crm.hubspot`, over the defaults.
+pub fn mapping_config(spec: &SyncPipelineSpec) -> Result<MappingConfig, WorkerError> {
+    let options = &spec.crm.hubspot;
+    let mut config = MappingConfig {
+        pipeline: options.deal_pipeline.clone(),
+        abandoned_stage: options.abandoned_stage.clone(),
+        abandoned_after: parse_duration(&options.abandoned_after)?,
+        ..MappingConfig::default()
+    };
+    for (status, stage) in &options.deal_stages {
+        let status = match status.as_str() {
+            "pending" => OrderStatus::Pending,
+            "authorized" => OrderStatus::Authorized,
+            "paid" => OrderStatus::Paid,
+            "processing" => OrderStatus::Processing,
+            "onHold" => OrderStatus::OnHold,
+            "completed" => OrderStatus::Completed,
+            "cancelled" => OrderStatus::Cancelled,
+            "refunded" => OrderStatus::Refunded,
+            "failed" => OrderStatus::Failed,
+            other => return Err(WorkerError::UnknownOrderStatus(other.to_string())),
+        };
+        config.stages.insert(status, stage.clone());
+    }
+    Ok(config)
+}
+
+/// The CRM account whose budget this pipeline draws on.
+pub fn crm_account(config: &PipelineConfig) -> String {
+    config
+        .pipeline
+        .spec
+        .crm
+        .account
+        .clone()
+        .unwrap_or_else(|| config.qualified_name())
+}
+
+/// Builds the batch handler of a pipeline (no I/O: connections open lazily).
+pub fn handler(
+    config: &PipelineConfig,
+    settings: &WorkerSettings,
+    metrics: WorkerMetrics,
+) -> Result<BatchHandler, WorkerError> {
+    let spec = &config.pipeline.spec;
+    let (ns, name) = config
+        .qualified_name()
+        .split_once('/')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .unwrap_or_default();
+    let queue = Queue::new(
+        &config.redis_url(),
+        QueueKeys::new(&ns, &name),
+        QueueSettings {
+            deadline: settings
+                .redis_timeout
+                .max(settings.block + Duration::from_secs(1)),
+            ..QueueSettings::default()
+        },
+    )?;
+    let token = config
+        .secrets
+        .get("crmToken")
+        .ok_or(WorkerError::MissingCrmToken)?;
+    let client = HubspotClient::new(&spec.crm.url, token, settings.crm_timeout)?;
+    let budget = RateBudget::new(
+        u32::try_from(spec.crm_rate_limit.requests).unwrap_or(1),
+        Duration::from_secs(u64::try_from(spec.crm_rate_limit.per_seconds).unwrap_or(1)),
+    );
+    let consumer = settings.consumer.clone().unwrap_or_else(|| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
+        format!("{host}-{:08x}", fastrand::u32(..))
+    });
+    Ok(BatchHandler {
+        writer: write::CrmWriter {
+            client,
+            queue: queue.clone(),
+            bucket: rate_limit_key(&crm_account(config)),
+            budget,
+            metrics,
+        },
+        queue,
+        plan: PlanContext {
+            store: store_ref(spec)?,
+            objects: spec.objects.clone(),
+            mapping: mapping_config(spec)?,
+        },
+        consumer,
+        max_attempts: u32::try_from(spec.workers.max_attempts).unwrap_or(1).max(1),
+        lock_ttl: settings.visibility_timeout,
+    })
+}
+
+/// Runs a worker until SIGTERM/Ctrl-C, finishing the batch in hand first.
+pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(), WorkerError> {
+    let metrics = WorkerMetrics::new()?;
+    let handler = handler(&config, &settings, metrics.clone())?;
+    let span = tracing::info_span!("worker", pipeline = %config.qualified_name(), consumer = %handler.consumer);
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(async move {
+        crate::shutdown::signal().await;
+        let _ = stop.send(true);
+    });
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| WorkerError::Bind {
+            addr: settings.listen,
+            source,
+        })?;
+    let server = http::serve(
+        listener,
+        http::HealthState {
+            queue: handler.queue.clone(),
+            metrics,
+            ready: ready.clone(),
+        },
+        stopped.clone(),
+    );
+    let server = tokio::spawn(server.instrument(span.clone()));
+    let batch_size = usize::try_from(config.pipeline.spec.workers.batch_size).unwrap_or(100);
+    consume(handler, batch_size, &settings, ready, stopped)
+        .instrument(span)
+        .await;
+    let _ = server.await;
+    Ok(())
+}
+
+/// Waits `d` or until shutdown; answers whether shutdown came.
+async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+    let slept = tokio::select! {
+        _ = tokio::time::sleep(d) => true,
+        _ = stopped.wait_for(|s| *s) => false,
+    };
+    !slept || *stopped.borrow()
+}
+
+/// Bootstraps the CRM schema, then consumes until shutdown.
+pub async fn consume(
+    handler: BatchHandler,
+    batch_size: usize,
+    settings: &WorkerSettings,
+    ready: Arc<AtomicBool>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut step = 0u32;
+    // Start-up: the stream's group and the CRM's custom properties, retried until they work.
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let result = async {
+            handler
+                .queue
+                .ensure_group()
+                .await
+                .map_err(WorkerError::from)?;
+            handler.writer.bootstrap().await
+        }
+        .await;
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                if let WorkerError::Crm(
+                    crm @ crate::connectors::crm::hubspot::CrmError::Unauthorized { .. },
+                ) = &e
+                {
+                    let _ = handler
+                        .queue
+                        .mark_crm_unauthorized(&crm.to_string(), Duration::from_secs(600))
+                        .await;
+                }
+                tracing::warn!(error = %e, "start-up not complete; retrying");
+                step = step.saturating_add(1);
+                let wait = retry::full_jitter(step, retry::MAX_OUTAGE_PAUSE, fastrand::f64());
+                if pause(wait.max(Duration::from_millis(200)), &mut stopped).await {
+                    return;
+                }
+            }
+        }
+    }
+    ready.store(true, Ordering::Relaxed);
+    tracing::info!(batch_size, "worker consuming");
+    let mut streak = 0u32;
+    let mut last_promote = Instant::now() - Duration::from_secs(60);
+    let mut last_reclaim = Instant::now() - Duration::from_secs(3600);
+    let reclaim_every = (settings.visibility_timeout / 4).max(Duration::from_millis(200));
+    while !*stopped.borrow() {
+        let result = async {
+            if last_promote.elapsed() >= Duration::from_millis(500) {
+                handler.queue.promote_due_retries(1000).await?;
+                last_promote = Instant::now();
+            }
+            let mut entries = Vec::new();
+            if last_reclaim.elapsed() >= reclaim_every {
+                entries = handler
+                    .queue
+                    .claim_stale(&handler.consumer, settings.visibility_timeout, batch_size)
+                    .await?;
+                last_reclaim = Instant::now();
+                if !entries.is_empty() {
+                    tracing::info!(count = entries.len(), "took over stale entries");
+                }
+            }
+            if entries.is_empty() {
+                entries = handler
+                    .queue
+                    .read_batch(&handler.consumer, batch_size, settings.block)
+                    .await?;
+            }
+            if entries.is_empty() {
+                return Ok(BatchReport::default());
+            }
+            handler.handle(&entries).await
+        }
+        .await;
+        let wait = match result {
+            Ok(report) if report.outage => {
+                streak = streak.saturating_add(1);
+                retry::full_jitter(streak, retry::MAX_OUTAGE_PAUSE, fastrand::f64())
+            }
+            Ok(_) => {
+                streak = 0;
+                Duration::ZERO
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis call failed; batch left pending for a retry");
+                Duration::from_secs(1)
+            }
+        };
+        if !wait.is_zero() && pause(wait, &mut stopped).await {
+            break;
+        }
+    }
+    tracing::info!("worker stopped");
+}

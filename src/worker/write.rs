@@ -1,0 +1,298 @@
+//! Writes the CRM side of a batch: one batch upsert per object type (≤ 100 inputs per call,
+//! inputs shared by several events merged), then the associations by the ids HubSpot
+//! returned. Every call first takes a token from the account's shared budget. Failures are
+//! traced back to the events they belong to, so one bad input fails only its own event.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use super::metrics::WorkerMetrics;
+use super::retry::FailureClass;
+use crate::connectors::crm::hubspot::mapping::{
+    CrmWrites, HubspotObject, Upsert, required_properties,
+};
+use crate::connectors::crm::hubspot::{CrmError, HubspotClient, MAX_BATCH};
+use crate::queue::{Queue, QueueError, RateBudget};
+
+/// Why one event's writes failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFailure {
+    pub class: FailureClass,
+    /// What the CRM said (no token, no payload).
+    pub message: String,
+}
+
+impl WriteFailure {
+    fn from_error(e: &CrmError) -> Self {
+        Self {
+            class: FailureClass::of(e),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The CRM writer of one worker.
+#[derive(Clone, Debug)]
+pub struct CrmWriter {
+    pub client: HubspotClient,
+    pub queue: Queue,
+    /// The account's shared bucket key.
+    pub bucket: String,
+    pub budget: RateBudget,
+    pub metrics: WorkerMetrics,
+}
+
+type Key = (HubspotObject, String);
+/// Per upsert input, in order: its key and its HubSpot id or why it failed.
+type InputResults = Vec<(String, Result<String, WriteFailure>)>;
+/// Associations to create: (from type, to type) → (from id, to id) → events needing it.
+type Wanted = BTreeMap<(HubspotObject, HubspotObject), BTreeMap<(String, String), Vec<usize>>>;
+
+/// Upserts are sent in this order; associations come after all of them.
+const ORDER: [HubspotObject; 4] = [
+    HubspotObject::Contacts,
+    HubspotObject::Products,
+    HubspotObject::Deals,
+    HubspotObject::LineItems,
+];
+
+impl CrmWriter {
+    /// Waits for a token of the shared budget.
+    async fn admit(&self) -> Result<(), QueueError> {
+        while let Some(wait) = self.queue.rate_take(&self.bucket, self.budget).await? {
+            self.metrics.rate_wait.observe(wait.as_secs_f64());
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
+    }
+
+    /// After a 429, holds every worker of the account.
+    async fn on_error(&self, e: &CrmError) -> Result<(), QueueError> {
+        if let CrmError::RateLimited { retry_after, .. } = e {
+            self.metrics.crm_429.inc();
+            self.queue.rate_pause(&self.bucket, *retry_after).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates the CRM's custom properties (and their group) syncline needs, each call
+    /// within the shared budget like every other.
+    pub async fn bootstrap(&self) -> Result<(), super::WorkerError> {
+        let specs = required_properties();
+        let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
+        for object in objects {
+            self.admit().await?;
+            if let Err(e) = self.client.create_group(object).await {
+                self.on_error(&e).await?;
+                return Err(e.into());
+            }
+        }
+        for spec in &specs {
+            self.admit().await?;
+            if let Err(e) = self.client.create_property(spec).await {
+                self.on_error(&e).await?;
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes each event's `CrmWrites`; one result per event, in order.
+    pub async fn write(
+        &self,
+        events: &[&CrmWrites],
+    ) -> Result<Vec<Result<(), WriteFailure>>, QueueError> {
+        let mut failed: Vec<Option<WriteFailure>> = vec![None; events.len()];
+        let mut ids: BTreeMap<Key, String> = BTreeMap::new();
+        for object in ORDER {
+            // Inputs of this type from events still fine, merged by key (a later event's
+            // properties win), remembering which events share each input.
+            let mut merged: BTreeMap<String, (Upsert, Vec<usize>)> = BTreeMap::new();
+            for (i, writes) in events.iter().enumerate() {
+                if failed[i].is_some() {
+                    continue;
+                }
+                for u in writes.upserts.iter().filter(|u| u.object == object) {
+                    let slot = merged
+                        .entry(u.key.clone())
+                        .or_insert_with(|| (u.clone(), Vec::new()));
+                    slot.0.properties.extend(u.properties.clone());
+                    slot.1.push(i);
+                }
+            }
+            let inputs: Vec<(Upsert, Vec<usize>)> = merged.into_values().collect();
+            for chunk in inputs.chunks(MAX_BATCH) {
+                let upserts: Vec<Upsert> = chunk.iter().map(|(u, _)| u.clone()).collect();
+                let results = self.upsert_bisecting(object, upserts).await?;
+                for ((_, owners), (key, result)) in chunk.iter().zip(results) {
+                    match result {
+                        Ok(id) => {
+                            ids.insert((object, key), id);
+                        }
+                        Err(f) => {
+                            for &i in owners {
+                                failed[i].get_or_insert_with(|| f.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.associate(events, &ids, &mut failed).await?;
+        Ok(failed
+            .into_iter()
+            .map(|f| match f {
+                None => Ok(()),
+                Some(f) => Err(f),
+            })
+            .collect())
+    }
+
+    /// One batch upsert; answers per input (same order) its HubSpot id or failure. A whole
+    /// batch refused as invalid is split in halves until the bad inputs stand alone, so one
+    /// bad record never dead-letters its neighbours.
+    fn upsert_bisecting(
+        &self,
+        object: HubspotObject,
+        inputs: Vec<Upsert>,
+    ) -> BoxFuture<'_, Result<InputResults, QueueError>> {
+        Box::pin(async move {
+            self.admit().await?;
+            let started = Instant::now();
+            let result = self.client.batch_upsert(object, &inputs).await;
+            self.observe(object.path(), "upsert", started.elapsed(), &result);
+            match result {
+                Ok(outcome) => Ok(inputs
+                    .into_iter()
+                    .map(|u| {
+                        let answer = match outcome.ids.get(&u.key) {
+                            Some(id) => Ok(id.clone()),
+                            None => Err(input_failure(&outcome.failures, &u.key)),
+                        };
+                        (u.key, answer)
+                    })
+                    .collect()),
+                Err(e) => {
+                    self.on_error(&e).await?;
+                    let failure = WriteFailure::from_error(&e);
+                    if matches!(failure.class, FailureClass::Permanent { .. }) && inputs.len() > 1 {
+                        let mut left = inputs;
+                        let right = left.split_off(left.len() / 2);
+                        let mut answers = self.upsert_bisecting(object, left).await?;
+                        answers.extend(self.upsert_bisecting(object, right).await?);
+                        return Ok(answers);
+                    }
+                    Ok(inputs
+                        .into_iter()
+                        .map(|u| (u.key, Err(failure.clone())))
+                        .collect())
+                }
+            }
+        })
+    }
+
+    /// Creates the associations of events whose upserts all succeeded.
+    async fn associate(
+        &self,
+        events: &[&CrmWrites],
+        ids: &BTreeMap<Key, String>,
+        failed: &mut [Option<WriteFailure>],
+    ) -> Result<(), QueueError> {
+        let mut wanted: Wanted = BTreeMap::new();
+        for (i, writes) in events.iter().enumerate() {
+            if failed[i].is_some() {
+                continue;
+            }
+            for link in &writes.associations {
+                match (ids.get(&link.from), ids.get(&link.to)) {
+                    (Some(from), Some(to)) => wanted
+                        .entry((link.from.0, link.to.0))
+                        .or_default()
+                        .entry((from.clone(), to.clone()))
+                        .or_default()
+                        .push(i),
+                    _ => {
+                        failed[i] = Some(WriteFailure {
+                            class: FailureClass::Transient,
+                            message: "an associated object has no HubSpot id".into(),
+                        });
+                    }
+                }
+            }
+        }
+        for ((from, to), pairs) in wanted {
+            let pairs: Vec<((String, String), Vec<usize>)> = pairs.into_iter().collect();
+            for chunk in pairs.chunks(MAX_BATCH) {
+                let ask: Vec<(String, String)> = chunk.iter().map(|(p, _)| p.clone()).collect();
+                self.admit().await?;
+                let started = Instant::now();
+                let result = self.client.associate(from, to, &ask).await;
+                self.observe(from.path(), "associate", started.elapsed(), &result);
+                let refused: BTreeSet<(String, String)> = match result {
+                    Ok(refused) => refused.into_iter().collect(),
+                    Err(e) => {
+                        self.on_error(&e).await?;
+                        let failure = WriteFailure::from_error(&e);
+                        for (_, owners) in chunk {
+                            for &i in owners {
+                                failed[i].get_or_insert_with(|| failure.clone());
+                            }
+                        }
+                        continue;
+                    }
+                };
+                for (pair, owners) in chunk {
+                    if refused.contains(pair) {
+                        for &i in owners {
+                            failed[i].get_or_insert_with(|| WriteFailure {
+                                class: FailureClass::Transient,
+                                message: format!(
+                                    "HubSpot refused the {}→{} association",
+                                    from.path(),
+                                    to.path()
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn observe<T>(&self, object: &str, call: &str, took: Duration, result: &Result<T, CrmError>) {
+        let outcome = match result {
+            Ok(_) => "ok",
+            Err(e) => e.kind(),
+        };
+        self.metrics
+            .crm_latency
+            .with_label_values(&[object, call, outcome])
+            .observe(took.as_secs_f64());
+    }
+}
+
+/// The failure HubSpot reported for one input of a 207, by category.
+fn input_failure(
+    failures: &[crate::connectors::crm::hubspot::InputFailure],
+    key: &str,
+) -> WriteFailure {
+    match failures.iter().find(|f| f.key == key) {
+        Some(f) if f.category == "MISSING_RESULT" => WriteFailure {
+            class: FailureClass::Transient,
+            message: f.message.clone(),
+        },
+        Some(f) => WriteFailure {
+            class: FailureClass::Permanent {
+                reason: "crm_rejected",
+            },
+            message: format!("{}: {}", f.category, f.message),
+        },
+        None => WriteFailure {
+            class: FailureClass::Transient,
+            message: "HubSpot returned no result for this input".into(),
+        },
+    }
+}

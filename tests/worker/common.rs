@@ -1,0 +1,240 @@
+//! Shared fixtures: a Shopify pipeline writing to the in-process HubSpot simulator (real
+//! HTTP) through a real redis-server, event generators built from the contracts doc's
+//! sample payloads, in-process workers, and checks on what the CRM holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use syncline::config::{PipelineConfig, SecretValues, parse_pipeline};
+use syncline::queue::{DeadLetterFilter, EventEnvelope, Queue, QueueKeys, QueueSettings};
+use syncline::sim::hubspot::types::CrmObject;
+use syncline::sim::hubspot::types::ObjectType;
+use syncline::worker::{WorkerMetrics, WorkerSettings};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::support::hubspot::{HubspotSim, TOKEN};
+use crate::support::redis::RedisServer;
+
+/// The Shopify orders/create sample of api-contracts.md.
+pub const SHOPIFY_ORDER: &str = r##"{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","name":"#1001","order_number":1001,"email":"jon@example.com","created_at":"2026-11-20T10:01:02-05:00","updated_at":"2026-11-20T10:01:02-05:00","currency":"USD","total_price":"403.00","subtotal_price":"398.00","financial_status":"paid","fulfillment_status":null,"cancelled_at":null,"customer":{"id":115310627314723954,"email":"jon@example.com","first_name":"Jon","last_name":"Snow","phone":null,"created_at":"2026-11-01T09:00:00-05:00","updated_at":"2026-11-20T10:01:02-05:00"},"line_items":[{"id":866550311766439020,"product_id":632910392,"variant_id":808950810,"sku":"IPOD2008PINK","title":"IPod Nano - 8GB","quantity":2,"price":"199.00"}]}"##;
+
+pub struct Harness {
+    pub redis: RedisServer,
+    pub sim: HubspotSim,
+    pub config: PipelineConfig,
+    pub queue: Queue,
+}
+
+/// The pipeline manifest the tests use; `extra` is appended under spec.
+pub fn pipeline_yaml(crm_url: &str, redis_url: &str, rate: u32, batch: u32) -> String {
+    format!(
+        "apiVersion: syncline.dev/v1alpha1\nkind: SyncPipeline\nmetadata: {{name: acme, namespace: shops}}\n\
+         spec:\n  store:\n    platform: shopify\n    url: https://acme.myshopify.com\n    shopify: {{shopDomain: acme.myshopify.com}}\n\
+         \x20 crm: {{platform: hubspot, url: \"{crm_url}\", account: test-account}}\n  secretRef: {{name: acme}}\n\
+         \x20 redis: {{url: \"{redis_url}\"}}\n  crmRateLimit: {{requests: {rate}, perSeconds: 10}}\n\
+         \x20 workers: {{batchSize: {batch}, maxAttempts: 5}}\n"
+    )
+}
+
+impl Harness {
+    /// Redis, a simulator allowing `sim_per_10s` requests per 10 s, and a pipeline whose
+    /// budget is `rate` per 10 s and batches `batch` events.
+    pub async fn start(sim_per_10s: u32, rate: u32, batch: u32) -> Self {
+        let redis = RedisServer::start();
+        let sim = HubspotSim::with_limit(sim_per_10s).await;
+        let pipeline =
+            parse_pipeline(&pipeline_yaml(&sim.url(""), &redis.url(), rate, batch)).unwrap();
+        let mut secrets = SecretValues::default();
+        secrets.insert("crmToken", TOKEN);
+        let config = PipelineConfig { pipeline, secrets };
+        let queue = Queue::new(
+            &redis.url(),
+            QueueKeys::new("shops", "acme"),
+            QueueSettings::default(),
+        )
+        .unwrap();
+        queue.ensure_group().await.unwrap();
+        Self {
+            redis,
+            sim,
+            config,
+            queue,
+        }
+    }
+
+    /// Enqueues one Shopify event the way the receiver does.
+    pub async fn enqueue(&self, delivery: &str, topic: &str, kind: &str, body: &Value) {
+        let envelope = EventEnvelope {
+            delivery_id: delivery.to_string(),
+            platform: "shopify".into(),
+            scheme: "shopify".into(),
+            topic: topic.into(),
+            object_kind: Some(kind.into()),
+            object_id: body["id"].as_u64().map(|id| id.to_string()),
+            updated_at: body["updated_at"].as_str().map(str::to_owned),
+            triggered_at: None,
+            received_at: "2026-11-20T15:01:03Z".into(),
+            body: body.to_string(),
+        };
+        self.queue.enqueue(&envelope).await.unwrap();
+    }
+
+    /// Enqueues `orders/create` for orders `ids` at version `minute`, buyer `o<id>@…`.
+    pub async fn enqueue_orders(&self, ids: std::ops::RangeInclusive<u64>, minute: u32) {
+        for id in ids {
+            let body = order(id, minute, &format!("o{id}@example.com"));
+            self.enqueue(&format!("o{id}-{minute}"), "orders/create", "orders", &body)
+                .await;
+        }
+    }
+
+    /// Starts an in-process worker named `consumer`; stop it with the returned sender.
+    pub fn worker(&self, consumer: &str, visibility: Duration) -> Worker {
+        self.worker_with(&self.config, consumer, visibility)
+    }
+
+    /// A worker of `config` (e.g. with another token).
+    pub fn worker_with(
+        &self,
+        config: &PipelineConfig,
+        consumer: &str,
+        visibility: Duration,
+    ) -> Worker {
+        let settings = WorkerSettings {
+            consumer: Some(consumer.into()),
+            visibility_timeout: visibility,
+            block: Duration::from_millis(200),
+            crm_timeout: Duration::from_secs(5),
+            ..WorkerSettings::default()
+        };
+        let metrics = WorkerMetrics::new().unwrap();
+        let handler = syncline::worker::handler(config, &settings, metrics.clone()).unwrap();
+        let batch = config.pipeline.spec.workers.batch_size as usize;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            syncline::worker::consume(
+                handler,
+                batch,
+                &settings,
+                Arc::new(AtomicBool::new(false)),
+                stopped,
+            )
+            .await;
+        });
+        Worker {
+            stop,
+            task,
+            metrics,
+        }
+    }
+
+    /// Objects of a type in the CRM, by their unique key property.
+    pub fn objects(&self, t: ObjectType, key: &str) -> BTreeMap<String, CrmObject> {
+        self.sim
+            .sim
+            .store()
+            .objects(t)
+            .into_iter()
+            .filter_map(|o| Some((o.properties.get(key)?.clone(), o)))
+            .collect()
+    }
+
+    /// Entries in the stream, the retry set and the dead letters.
+    pub async fn depth(&self) -> (u64, u64, u64) {
+        let d = self.queue.depth().await.unwrap();
+        (d.lag, d.retries, d.dead_letters)
+    }
+
+    /// Waits until the stream and the retry set are empty, for at most `secs`.
+    pub async fn drained(&self, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let (lag, retries, _) = self.depth().await;
+            if lag == 0 && retries == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "queue not drained after {secs}s: lag {lag}, retries {retries}, sim {:?}",
+                self.sim.sim.stats().objects
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `check` holds, for at most `secs`.
+    pub async fn until(&self, secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Whether the worker's custom properties exist in the CRM (start-up bootstrap done).
+    pub fn bootstrapped(&self) -> bool {
+        self.sim
+            .sim
+            .store()
+            .property(ObjectType::Deals, "syncline_order_key")
+            .is_some()
+    }
+
+    pub async fn dead_letters(&self) -> Vec<syncline::queue::Entry> {
+        self.queue
+            .dead_letters(&DeadLetterFilter::default(), 100_000)
+            .await
+            .unwrap()
+    }
+}
+
+pub struct Worker {
+    pub stop: watch::Sender<bool>,
+    pub task: JoinHandle<()>,
+    pub metrics: WorkerMetrics,
+}
+
+impl Worker {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap();
+    }
+}
+
+/// A Shopify order: the sample with another id, version time, total, buyer and line item.
+pub fn order(id: u64, minute: u32, email: &str) -> Value {
+    let mut order: Value = serde_json::from_str(SHOPIFY_ORDER).unwrap();
+    let at = stamp(minute);
+    order["id"] = json!(id);
+    order["name"] = json!(format!("#{id}"));
+    order["updated_at"] = json!(at);
+    order["total_price"] = json!(format!("{minute}.00"));
+    order["email"] = json!(email);
+    order["customer"]["id"] = json!(id + 1_000_000);
+    order["customer"]["email"] = json!(email);
+    order["customer"]["updated_at"] = json!(at);
+    order["line_items"][0]["id"] = json!(id * 10);
+    order
+}
+
+/// A Shopify customer whose first name carries its version.
+pub fn customer(id: u64, minute: u32) -> Value {
+    json!({"id": id, "email": format!("c{id}@example.com"), "first_name": format!("v{minute}"),
+           "last_name": "Shopper", "phone": null, "created_at": "2026-11-01T09:00:00-05:00",
+           "updated_at": stamp(minute)})
+}
+
+/// `2026-11-20T10:00:00-05:00` plus `minute` minutes.
+pub fn stamp(minute: u32) -> String {
+    let base: jiff::Timestamp = "2026-11-20T15:00:00Z".parse().unwrap();
+    (base + jiff::SignedDuration::from_secs(i64::from(minute) * 60)).to_string()
+}
+
+/// The deal key the worker writes for Shopify order `id` of the test store.
+pub fn deal_key(id: u64) -> String {
+    format!("shopify:acme.myshopify.com:{id}")
+}
