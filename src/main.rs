@@ -156,6 +156,10 @@ struct OperatorArgs {
     /// How often a healthy pipeline is re-checked (Redis reachability).
     #[arg(long, default_value = "5m", value_parser = duration)]
     resync: Duration,
+    /// How often each pipeline's queue is sampled into status.queue (the Lag column);
+    /// changed figures are written at most this often.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    queue_sample_interval: Duration,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -239,6 +243,7 @@ async fn main() -> anyhow::Result<()> {
                 redis_timeout: args.redis_timeout,
                 cleanup_timeout: args.cleanup_timeout,
                 resync: args.resync,
+                queue_sample_interval: args.queue_sample_interval,
             };
             let identity = args
                 .identity
