@@ -39,6 +39,9 @@ enum Command {
     Operator(OperatorArgs),
     /// Serve one pipeline's store webhooks: verify, dedupe and enqueue them into Redis.
     Receiver(ReceiverArgs),
+    /// Inspect, replay or purge one pipeline's dead letters.
+    #[command(subcommand)]
+    Dlq(syncline::dlq::DlqCommand),
     /// Simulators of the external APIs, for tests, demos and benchmarks.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -179,6 +182,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
         Command::Rbac { namespace } => {
             print(&operator::rbac::render(&namespace).context("rendering RBAC")?)
+        }
+        Command::Dlq(command) => {
+            let mut out = std::io::stdout();
+            if let Err(e) = syncline::dlq::run(command, std::env::vars(), &mut out).await {
+                eprintln!("error: {e}");
+                std::process::exit(e.exit_code());
+            }
+            Ok(())
         }
         Command::Receiver(args) => {
             telemetry::init(cli.log_format);

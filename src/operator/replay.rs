@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::context::Context;
 use crate::api::{DeadLetterReplayStatus, SyncPipeline};
-use crate::queue::{QueueKeys, admin};
+use crate::queue::{QueueKeys, admin, dead_letter_count};
 
 /// The annotation that requests a replay; its value is the request's token.
 pub const REPLAY_ANNOTATION: &str = "syncline.dev/replay-dead-letters";
@@ -58,7 +58,7 @@ pub async fn replay_if_requested(
             // will not replay the token again.
             ctx.remember_replay(&key, &token);
             info!(namespace = %ns, name = %name, token = %token, replayed = n, "dead letters replayed");
-            let note = format!("Replayed {n} dead letters (token {token})");
+            let note = format!("Replayed {} (token {token})", dead_letter_count(n));
             ctx.publish(p, EventType::Normal, "DeadLettersReplayed", note, ACTION)
                 .await;
             Some(DeadLetterReplayStatus {
