@@ -248,6 +248,10 @@ async fn main() -> anyhow::Result<()> {
                 args.lease_renew < args.lease_duration,
                 "--lease-renew must be shorter than --lease-duration"
             );
+            anyhow::ensure!(
+                args.queue_sample_interval >= Duration::from_secs(1),
+                "--queue-sample-interval must be at least 1s"
+            );
             let defaults = Settings::default();
             let settings = Settings {
                 image: args.image.unwrap_or(defaults.image),
