@@ -6,6 +6,7 @@
 pub mod api;
 pub mod config;
 pub mod connectors;
+pub mod dlq;
 pub mod model;
 pub mod operator;
 pub mod queue;

@@ -41,6 +41,9 @@ enum Command {
     Receiver(ReceiverArgs),
     /// Consume one pipeline's queue and write the records to the CRM.
     Worker(WorkerArgs),
+    /// Inspect, replay or purge one pipeline's dead letters.
+    #[command(subcommand)]
+    Dlq(syncline::dlq::DlqCommand),
     /// Simulators of the external APIs, for tests, demos and benchmarks.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -194,6 +197,10 @@ struct OperatorArgs {
     /// How often a healthy pipeline is re-checked (Redis reachability).
     #[arg(long, default_value = "5m", value_parser = duration)]
     resync: Duration,
+    /// How often each pipeline's queue is sampled into status.queue (the Lag column);
+    /// changed figures are written at most this often.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    queue_sample_interval: Duration,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -213,6 +220,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
         Command::Rbac { namespace } => {
             print(&operator::rbac::render(&namespace).context("rendering RBAC")?)
+        }
+        Command::Dlq(command) => {
+            let mut out = std::io::stdout();
+            if let Err(e) = syncline::dlq::run(command, std::env::vars(), &mut out).await {
+                eprintln!("error: {e}");
+                std::process::exit(e.exit_code());
+            }
+            Ok(())
         }
         Command::Receiver(args) => {
             telemetry::init(cli.log_format);
@@ -285,12 +300,17 @@ async fn main() -> anyhow::Result<()> {
                 args.lease_renew < args.lease_duration,
                 "--lease-renew must be shorter than --lease-duration"
             );
+            anyhow::ensure!(
+                args.queue_sample_interval >= Duration::from_secs(1),
+                "--queue-sample-interval must be at least 1s"
+            );
             let defaults = Settings::default();
             let settings = Settings {
                 image: args.image.unwrap_or(defaults.image),
                 redis_timeout: args.redis_timeout,
                 cleanup_timeout: args.cleanup_timeout,
                 resync: args.resync,
+                queue_sample_interval: args.queue_sample_interval,
             };
             let identity = args
                 .identity

@@ -7,94 +7,17 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use support::operator::OperatorProcess;
+use support::pipelines::{NS, condition_of, pipeline, secret, setup, wait_condition};
 use support::redis::RedisServer;
-use support::{ControlPlane, Mode, eventually, install_crd};
+use support::{ControlPlane, Mode, eventually};
 use syncline::api::{SyncPipeline, condition};
-
-const NS: &str = "shops";
-
-async fn setup(cp: &ControlPlane) -> kube::Client {
-    let client = cp.client().await;
-    install_crd(&client).await;
-    // Pipeline pods must pass the `restricted` Pod Security Standard.
-    for ns in [NS, "syncline-system"] {
-        let labels = json!({"pod-security.kubernetes.io/enforce": "restricted"});
-        let obj: Namespace =
-            serde_json::from_value(json!({"metadata": {"name": ns, "labels": labels}})).unwrap();
-        Api::<Namespace>::all(client.clone())
-            .create(&PostParams::default(), &obj)
-            .await
-            .unwrap();
-    }
-    let rbac = support::repo().join("deploy/rbac.yaml");
-    let (ok, _, err) = cp.kubectl(&["apply", "-f", rbac.to_str().unwrap()]);
-    assert!(ok, "applying deploy/rbac.yaml: {err}");
-    client
-}
-
-fn secret(name: &str, webhook_secret: &str) -> Secret {
-    serde_json::from_value(json!({
-        "metadata": {"name": name, "namespace": NS},
-        "stringData": {"webhookSecret": webhook_secret, "storeToken": "shpat_test", "crmToken": "pat-test"}
-    }))
-    .unwrap()
-}
-
-fn pipeline(name: &str, secret: &str, redis_url: &str, policy: &str) -> SyncPipeline {
-    serde_json::from_value(json!({
-        "apiVersion": "syncline.dev/v1alpha1", "kind": "SyncPipeline",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "store": {"platform": "shopify", "url": "https://acme.myshopify.com",
-                      "shopify": {"shopDomain": "acme.myshopify.com"}},
-            "crm": {"platform": "hubspot"},
-            "secretRef": {"name": secret},
-            "redis": {"url": redis_url},
-            "receiver": {"replicas": 2},
-            "workers": {"minReplicas": 1, "maxReplicas": 5},
-            "deletionPolicy": policy
-        }
-    }))
-    .unwrap()
-}
-
-async fn condition_of(
-    api: &Api<SyncPipeline>,
-    name: &str,
-    type_: &str,
-) -> Option<(String, String, String)> {
-    let p = api.get_opt(name).await.ok()??;
-    let c = p
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == type_)?;
-    Some((c.status, c.reason, c.message))
-}
-
-async fn wait_condition(
-    api: &Api<SyncPipeline>,
-    name: &str,
-    type_: &str,
-    status: &str,
-    reason: &str,
-) -> String {
-    let what = format!("{name}: {type_}={status} ({reason})");
-    eventually(60, &what, || async {
-        match condition_of(api, name, type_).await {
-            Some((s, r, m)) if s == status && r == reason => Some(m),
-            _ => None,
-        }
-    })
-    .await
-}
 
 fn template_annotation(d: &Deployment, key: &str) -> String {
     d.spec

@@ -18,7 +18,8 @@ pub struct SyncPipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, ScalingActive, Paused.
+    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, ScalingActive, Paused,
+    /// CrmUnauthorized.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -38,6 +39,11 @@ pub struct SyncPipelineStatus {
     /// When the reconciliation poller last finished a cycle.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_poll_time: Option<Time>,
+
+    /// The last dead-letter replay requested with the annotation
+    /// `syncline.dev/replay-dead-letters`; a token recorded here is never replayed again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_replay: Option<DeadLetterReplayStatus>,
 }
 
 /// Worker replica counts.
@@ -68,9 +74,27 @@ pub struct QueueStatus {
     /// Events that failed permanently and wait for a replay.
     #[serde(default)]
     pub dead_letters: i64,
-    /// When these figures were read.
+    /// Events waiting in the delayed-retry set for their next attempt.
+    #[serde(default)]
+    pub retries: i64,
+    /// When these figures were read. Moves only when a figure changed, so an idle queue
+    /// costs the API server no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampled_at: Option<Time>,
+}
+
+/// A dead-letter replay the operator carried out for an annotation token.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterReplayStatus {
+    /// The value of the `syncline.dev/replay-dead-letters` annotation that was honoured.
+    pub token: String,
+    /// How many dead letters went back into the events stream.
+    #[serde(default)]
+    pub replayed: i64,
+    /// When the replay finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Time>,
 }
 
 /// Condition types, as they appear in `status.conditions[].type`.
@@ -81,4 +105,6 @@ pub mod condition {
     pub const WORKERS_AVAILABLE: &str = "WorkersAvailable";
     pub const SCALING_ACTIVE: &str = "ScalingActive";
     pub const PAUSED: &str = "Paused";
+    /// True while workers report that the CRM refuses the pipeline's token (401/403).
+    pub const CRM_UNAUTHORIZED: &str = "CrmUnauthorized";
 }

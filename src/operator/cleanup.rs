@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
+use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use tracing::{info, warn};
 
@@ -27,16 +27,7 @@ pub fn within_deadline(deleted_at: Option<Timestamp>, now: Timestamp, timeout: D
 }
 
 async fn event(ctx: &Context, p: &SyncPipeline, type_: EventType, reason: &str, note: String) {
-    let ev = Event {
-        type_,
-        reason: reason.into(),
-        note: Some(note),
-        action: "Cleanup".into(),
-        secondary: None,
-    };
-    if let Err(e) = ctx.recorder.publish(&ev, &p.object_ref(&())).await {
-        warn!(error = %e, "could not publish an Event");
-    }
+    ctx.publish(p, type_, reason, note, "Cleanup").await;
 }
 
 pub async fn cleanup(p: &SyncPipeline, ctx: &Context) -> Result<Action, ReconcileError> {

@@ -1,12 +1,17 @@
-//! What every reconcile shares: the client, settings, metrics, the event recorder, and two
-//! small memories — what was last applied (so a steady state sends no writes) and how often
-//! each pipeline has failed in a row (so errors back off instead of hot-looping).
+//! What every reconcile shares: the client, settings, metrics, the event recorder, and
+//! small memories — what was last applied (so a steady state sends no writes), how often
+//! each pipeline has failed in a row (so errors back off instead of hot-looping), and which
+//! dead-letter replay token was last carried out (so one token never replays twice).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kube::runtime::events::{Recorder, Reporter};
+use kube::Resource;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use tracing::warn;
+
+use crate::api::SyncPipeline;
 
 use super::metrics::Metrics;
 
@@ -21,6 +26,9 @@ pub struct Settings {
     pub cleanup_timeout: Duration,
     /// Requeue interval of a healthy pipeline (re-checks Redis reachability).
     pub resync: Duration,
+    /// How often a pipeline's queue is sampled into `status.queue` (and at most how often
+    /// changed figures are written); also caps the requeue interval.
+    pub queue_sample_interval: Duration,
 }
 
 impl Default for Settings {
@@ -30,6 +38,7 @@ impl Default for Settings {
             redis_timeout: Duration::from_secs(2),
             cleanup_timeout: Duration::from_secs(120),
             resync: Duration::from_secs(300),
+            queue_sample_interval: Duration::from_secs(30),
         }
     }
 }
@@ -42,6 +51,7 @@ pub struct Context {
     pub recorder: Recorder,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
+    replays: Mutex<HashMap<String, String>>,
 }
 
 impl Context {
@@ -62,6 +72,28 @@ impl Context {
             metrics,
             applied: Mutex::default(),
             failures: Mutex::default(),
+            replays: Mutex::default(),
+        }
+    }
+
+    /// Publishes an Event about `p`; a failure is logged, never fatal (Events are advice).
+    pub async fn publish(
+        &self,
+        p: &SyncPipeline,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        action: &str,
+    ) {
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: action.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&event, &p.object_ref(&())).await {
+            warn!(error = %e, "could not publish an Event");
         }
     }
 
@@ -84,6 +116,24 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+    }
+
+    /// The dead-letter replay token last carried out for pipeline `key` by this process.
+    /// Status records it too, but the controller's cache may not show that status write
+    /// yet when the next reconcile runs; this memory closes that window.
+    pub fn replayed_token(&self, key: &str) -> Option<String> {
+        self.replays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    pub fn remember_replay(&self, key: &str, token: &str) {
+        self.replays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), token.to_string());
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:

@@ -10,6 +10,7 @@ pub mod leader;
 pub mod metrics;
 pub mod rbac;
 pub mod reconcile;
+pub mod replay;
 pub mod resources;
 pub mod secret;
 pub mod status;

@@ -133,15 +133,12 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     let ns = p.namespace().unwrap_or_default();
     let name = p.name_any();
 
-    // Resolve and validate what the spec refers to.
+    // Resolve and validate what the spec refers to; read the queue (which also proves
+    // Redis reachable) and carry out a requested dead-letter replay.
     let (secret_state, secret) = resolve_secret(p, ctx, &ns).await?;
-    let redis_error = if secret_state == SecretState::Resolved {
-        admin::ping(&redis_url(p, secret.as_ref()), ctx.settings.redis_timeout)
-            .await
-            .err()
-            .map(|e| e.to_string())
-    } else {
-        None
+    let (queue, redis_error, replay) = match &secret {
+        Some(secret) => observe_redis(p, ctx, secret).await,
+        None => (None, None, None),
     };
     let paused = p.spec.state == PipelineState::Paused;
 
@@ -205,6 +202,9 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         workers,
         paused,
         webhook_url: Some(resources::webhook_url(p)?),
+        queue,
+        queue_write_every: ctx.settings.queue_sample_interval,
+        replay,
     };
     let new_status = status::compute(&observed, p.status.as_ref(), Time(Timestamp::now()));
     write_status(p, ctx, &new_status).await?;
@@ -213,11 +213,55 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         .conditions
         .iter()
         .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
-    Ok(Action::requeue(if ready || paused {
+    let resync = if ready || paused {
         ctx.settings.resync
     } else {
         ctx.settings.resync.min(std::time::Duration::from_secs(30))
+    };
+    // While the Secret resolves the queue is sampled, and the sample must stay fresh.
+    Ok(Action::requeue(if secret.is_some() {
+        resync.min(ctx.settings.queue_sample_interval)
+    } else {
+        resync
     }))
+}
+
+/// Samples the queue (one round trip, which doubles as the reachability check) and, when
+/// Redis answers, carries out a requested dead-letter replay. Returns the sample (with the
+/// CRM message cleaned of secret values), the reachability error, and the replay to record.
+async fn observe_redis(
+    p: &SyncPipeline,
+    ctx: &Context,
+    secret: &Secret,
+) -> (
+    Option<admin::QueueSample>,
+    Option<String>,
+    Option<crate::api::DeadLetterReplayStatus>,
+) {
+    let url = redis_url(p, Some(secret));
+    let keys = crate::queue::QueueKeys::new(&p.namespace().unwrap_or_default(), &p.name_any());
+    let timeout = ctx.settings.redis_timeout;
+    let sample = match admin::sample(&url, &keys, timeout).await {
+        Ok(sample) => sample,
+        Err(e) => return (None, Some(e.to_string()), None),
+    };
+    let replay = super::replay::replay_if_requested(p, ctx, &url).await;
+    // A replay moved entries between streams: report the figures after it.
+    let mut sample = match replay {
+        Some(_) => admin::sample(&url, &keys, timeout).await.unwrap_or(sample),
+        None => sample,
+    };
+    let values: Vec<String> = secret
+        .data
+        .iter()
+        .flat_map(|d| d.values())
+        .filter_map(|v| String::from_utf8(v.0.clone()).ok())
+        .collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    sample.crm_unauthorized = sample
+        .crm_unauthorized
+        .map(|raw| status::crm_message(&raw, &values));
+    (Some(sample), None, replay)
 }
 
 async fn existing_view(
@@ -260,8 +304,7 @@ async fn write_status(
         .inc();
 
     for c in status::transitions(p.status.as_ref(), new) {
-        let good = c.status == "True" && c.type_ != crate::api::condition::PAUSED
-            || c.type_ == crate::api::condition::PAUSED && c.status == "False";
+        let good = status::is_healthy(&c);
         info!(condition = %c.type_, status = %c.status, reason = %c.reason, "{}", c.message);
         let event = Event {
             type_: if good {

@@ -5,10 +5,15 @@
 //! when a condition's status flips, and an unchanged status compares equal, so a steady
 //! pipeline causes no status writes.
 
+use std::time::Duration;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use crate::api::{SyncPipelineStatus, WorkersStatus, condition};
+use crate::api::{
+    DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
+};
+use crate::queue::admin::QueueSample;
 
 /// Stable condition reasons: alerts and scripts may match on them.
 pub mod reason {
@@ -23,6 +28,8 @@ pub mod reason {
     pub const PAUSED: &str = "Paused";
     pub const RUNNING: &str = "Running";
     pub const PIPELINE_RUNNING: &str = "PipelineRunning";
+    pub const CRM_UNAUTHORIZED: &str = "CrmUnauthorized";
+    pub const CRM_AUTHORIZED: &str = "CrmAuthorized";
 }
 
 /// What resolving the pipeline's Secret found.
@@ -70,6 +77,14 @@ pub struct Observed {
     pub workers: Option<DeploymentView>,
     pub paused: bool,
     pub webhook_url: Option<String>,
+    /// The queue as sampled this reconcile; `None` when Redis was not read (Secret not
+    /// resolved, Redis unreachable): the stored figures and CRM condition then stay.
+    pub queue: Option<QueueSample>,
+    /// Changed queue figures are written at most this often, so a busy queue cannot turn
+    /// each status write (which wakes the controller again) into a write loop.
+    pub queue_write_every: Duration,
+    /// A dead-letter replay carried out this reconcile.
+    pub replay: Option<DeadLetterReplayStatus>,
 }
 
 struct Cond {
@@ -119,7 +134,54 @@ fn deployment_condition(
     }
 }
 
-fn conditions_for(o: &Observed) -> Vec<Cond> {
+/// The CRM-refusal condition: True with HubSpot's message while workers report 401/403.
+/// Without a sample (Redis unreadable) the stored condition stays, so a Redis blip neither
+/// flips it nor publishes Events.
+fn crm_condition(o: &Observed, old: &[Condition]) -> Cond {
+    let refused = match &o.queue {
+        Some(sample) => sample.crm_unauthorized.clone(),
+        None => old
+            .iter()
+            .find(|c| c.type_ == condition::CRM_UNAUTHORIZED && c.status == "True")
+            .map(|c| c.message.clone()),
+    };
+    match refused {
+        Some(message) => Cond {
+            type_: condition::CRM_UNAUTHORIZED,
+            ok: true,
+            reason: reason::CRM_UNAUTHORIZED,
+            message,
+        },
+        None => Cond {
+            type_: condition::CRM_UNAUTHORIZED,
+            ok: false,
+            reason: reason::CRM_AUTHORIZED,
+            message: "no worker reports the CRM refusing the pipeline's token".into(),
+        },
+    }
+}
+
+/// HubSpot's refusal message as shown in a condition: one line, at most 300 characters,
+/// and any of the pipeline's secret values masked, in case an error echoes a token.
+pub fn crm_message(raw: &str, secrets: &[&str]) -> String {
+    let mut text: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        text = text.replace(secret, "<redacted>");
+    }
+    let text = text.trim();
+    let short: String = text.chars().take(300).collect();
+    let detail = if short.is_empty() {
+        "no message".to_string()
+    } else {
+        short
+    };
+    format!("the CRM refuses the pipeline's token (HTTP 401/403): {detail}")
+}
+
+fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
     let secret = match &o.secret {
         SecretState::Resolved => Cond {
             type_: condition::SECRET_RESOLVED,
@@ -170,6 +232,7 @@ fn conditions_for(o: &Observed) -> Vec<Cond> {
         },
     };
 
+    let crm = crm_condition(o, old);
     let blocker = [&secret, &receiver, &workers].into_iter().find(|c| !c.ok);
     let ready = match (blocker, &o.redis_error) {
         (Some(c), _) if !secret_ok => (false, c.reason, c.message.clone()),
@@ -178,6 +241,9 @@ fn conditions_for(o: &Observed) -> Vec<Cond> {
             reason::REDIS_UNREACHABLE,
             format!("Redis unreachable: {err}"),
         ),
+        // A refused token is what the operator of the pipeline must fix first: pods that
+        // are merely starting would come up and fail every write.
+        _ if crm.ok => (false, crm.reason, crm.message.clone()),
         (Some(c), None) => (false, c.reason, c.message.clone()),
         (None, None) if o.paused => (false, reason::PAUSED, paused.message.clone()),
         (None, None) => (
@@ -192,7 +258,47 @@ fn conditions_for(o: &Observed) -> Vec<Cond> {
         reason: ready.1,
         message: ready.2,
     };
-    vec![ready, secret, receiver, workers, paused]
+    vec![ready, secret, receiver, workers, paused, crm]
+}
+
+/// The queue status to store: the new figures when they differ from the stored ones and
+/// the stored ones are at least `every` old, else the stored status untouched (same
+/// `sampledAt`), so an idle queue writes nothing and a busy one writes at a bounded rate.
+pub fn queue_status(
+    current: Option<&QueueStatus>,
+    sample: Option<&QueueSample>,
+    now: &Time,
+    every: Duration,
+) -> Option<QueueStatus> {
+    let Some(sample) = sample else {
+        return current.cloned();
+    };
+    let figure = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let fresh = QueueStatus {
+        lag: figure(sample.lag),
+        pending: figure(sample.pending),
+        dead_letters: figure(sample.dead_letters),
+        retries: figure(sample.retries),
+        sampled_at: Some(now.clone()),
+    };
+    let Some(current) = current else {
+        return Some(fresh);
+    };
+    let same = (
+        current.lag,
+        current.pending,
+        current.dead_letters,
+        current.retries,
+    ) == (fresh.lag, fresh.pending, fresh.dead_letters, fresh.retries);
+    let recent = current
+        .sampled_at
+        .as_ref()
+        .is_some_and(|t| now.0.duration_since(t.0).unsigned_abs() < every);
+    if same || recent {
+        Some(current.clone())
+    } else {
+        Some(fresh)
+    }
 }
 
 /// The status to write, given the observations and the status currently stored.
@@ -202,7 +308,7 @@ pub fn compute(
     now: Time,
 ) -> SyncPipelineStatus {
     let old = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    let conditions = conditions_for(o)
+    let conditions = conditions_for(o, old)
         .into_iter()
         .map(|c| {
             let status = if c.ok { "True" } else { "False" };
@@ -226,15 +332,32 @@ pub fn compute(
         ready_replicas: w.ready,
         desired_replicas: w.wanted,
     });
-    SyncPipelineStatus {
+    let stored_queue = current.and_then(|s| s.queue.as_ref());
+    let mut status = SyncPipelineStatus {
         observed_generation: o.generation,
         conditions,
         webhook_url: o.webhook_url.clone(),
         workers,
-        // Owned by the queue sampler and the poller; carried over untouched.
-        queue: current.and_then(|s| s.queue.clone()),
+        queue: queue_status(stored_queue, o.queue.as_ref(), &now, o.queue_write_every),
+        // Owned by the poller; carried over untouched.
         last_poll_time: current.and_then(|s| s.last_poll_time.clone()),
+        dead_letter_replay: o
+            .replay
+            .clone()
+            .or_else(|| current.and_then(|s| s.dead_letter_replay.clone())),
+    };
+    if current != Some(&status) {
+        // Written anyway: the figures may as well be the newest.
+        status.queue = queue_status(stored_queue, o.queue.as_ref(), &now, Duration::ZERO);
     }
+    status
+}
+
+/// Whether a condition in this status is the healthy state (Normal Event) rather than a
+/// problem (Warning Event). Paused and CrmUnauthorized read the other way round.
+pub fn is_healthy(c: &Condition) -> bool {
+    let inverted = c.type_ == condition::PAUSED || c.type_ == condition::CRM_UNAUTHORIZED;
+    (c.status == "True") != inverted
 }
 
 /// Conditions whose status flipped between two statuses: (type, new status, reason,

@@ -1,10 +1,12 @@
-//! Operator-side Redis calls: reachability checks and removing a deleted pipeline's keys.
+//! Operator-side Redis calls: reachability checks, sampling a pipeline's queue for its
+//! status, replaying dead letters on request, and removing a deleted pipeline's keys.
 
 use std::time::Duration;
 
 use redis::AsyncCommands;
+use redis::streams::StreamPendingReply;
 
-use super::QueueKeys;
+use super::{CONSUMER_GROUP, DeadLetterFilter, Queue, QueueError, QueueKeys, QueueSettings};
 
 /// Why a Redis call failed. Messages never include the URL (it may hold a password).
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +51,99 @@ pub async fn ping(url: &str, timeout: Duration) -> Result<(), AdminError> {
         .map_err(|_| AdminError::Timeout(timeout))?
         .map_err(redis_err)?;
     Ok(())
+}
+
+/// One reading of a pipeline's queue, and what workers report about the CRM.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueSample {
+    /// Entries in the events stream (acked entries are deleted, so this is the backlog).
+    pub lag: u64,
+    /// Entries delivered to a worker and not yet acknowledged.
+    pub pending: u64,
+    pub dead_letters: u64,
+    /// Entries waiting in the delayed-retry set.
+    pub retries: u64,
+    /// HubSpot's message while workers find the pipeline's token refused (401/403).
+    pub crm_unauthorized: Option<String>,
+}
+
+/// The sampled replies, in the order `sample` queues the commands.
+type SampleReply = (
+    redis::RedisResult<u64>,
+    redis::RedisResult<StreamPendingReply>,
+    redis::RedisResult<u64>,
+    redis::RedisResult<u64>,
+    redis::RedisResult<Option<String>>,
+);
+
+/// Reads a pipeline's queue figures and the workers' CRM-refusal flag in one MULTI round
+/// trip, so every figure describes the same instant. A stream or group that does not exist
+/// yet (no event ever arrived, no worker ever attached) counts as 0 pending, not an error.
+pub async fn sample(
+    url: &str,
+    keys: &QueueKeys,
+    timeout: Duration,
+) -> Result<QueueSample, AdminError> {
+    let mut conn = connect(url, timeout).await?;
+    let mut pipe = redis::pipe();
+    pipe.atomic()
+        .ignore_errors()
+        .cmd("XLEN")
+        .arg(keys.events())
+        .cmd("XPENDING")
+        .arg(keys.events())
+        .arg(CONSUMER_GROUP)
+        .cmd("XLEN")
+        .arg(keys.dead())
+        .cmd("ZCARD")
+        .arg(keys.retry())
+        .cmd("GET")
+        .arg(keys.crm_unauthorized());
+    let (lag, pending, dead, retries, crm): SampleReply =
+        tokio::time::timeout(timeout, pipe.query_async(&mut conn))
+            .await
+            .map_err(|_| AdminError::Timeout(timeout))?
+            .map_err(redis_err)?;
+    let pending = match pending {
+        Ok(StreamPendingReply::Data(data)) => data.count as u64,
+        Ok(_) => 0,
+        Err(e) if e.code() == Some("NOGROUP") => 0,
+        Err(e) => return Err(redis_err(e)),
+    };
+    Ok(QueueSample {
+        lag: lag.map_err(redis_err)?,
+        pending,
+        dead_letters: dead.map_err(redis_err)?,
+        retries: retries.map_err(redis_err)?,
+        crm_unauthorized: crm.map_err(redis_err)?.filter(|m| !m.is_empty()),
+    })
+}
+
+/// Moves every dead letter of the pipeline back into its events stream (the workers'
+/// replay script, so the operator and `syncline dlq replay` behave alike); answers how
+/// many moved.
+pub async fn replay_dead_letters(
+    url: &str,
+    keys: &QueueKeys,
+    timeout: Duration,
+) -> Result<u64, AdminError> {
+    let settings = QueueSettings {
+        deadline: timeout,
+        ..QueueSettings::default()
+    };
+    let queue = Queue::new(url, keys.clone(), settings).map_err(queue_err)?;
+    queue
+        .replay_dead_letters(&DeadLetterFilter::default())
+        .await
+        .map_err(queue_err)
+}
+
+fn queue_err(e: QueueError) -> AdminError {
+    match e {
+        QueueError::InvalidUrl(e) => AdminError::InvalidUrl(e.category().to_string()),
+        QueueError::Timeout(t) => AdminError::Timeout(t),
+        other => AdminError::Redis(other.to_string()),
+    }
 }
 
 /// Removes every key of one pipeline (queue, dedupe markers, watermarks, retries, dead

@@ -34,6 +34,14 @@ impl DeadLetterFilter {
     }
 }
 
+/// "1 dead letter", "3 dead letters": how reports and Events count them.
+pub fn count_text(n: u64) -> String {
+    match n {
+        1 => "1 dead letter".to_string(),
+        n => format!("{n} dead letters"),
+    }
+}
+
 /// Entries read per round trip while scanning the dead letters.
 const PAGE: usize = 500;
 

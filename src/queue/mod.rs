@@ -12,7 +12,7 @@ pub use ratelimit::RateBudget;
 mod watermark;
 
 pub use consume::{Entry, QueueDepth};
-pub use dead::{DeadLetter, DeadLetterFilter};
+pub use dead::{DeadLetter, DeadLetterFilter, count_text as dead_letter_count};
 pub use watermark::{Claim, ClaimOutcome};
 
 use std::time::Duration;

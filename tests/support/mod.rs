@@ -116,6 +116,7 @@ impl Drop for ControlPlane {
 
 pub mod hubspot;
 pub mod operator;
+pub mod pipelines;
 pub mod redis;
 
 /// Installs the checked-in CRD and waits until it is served.

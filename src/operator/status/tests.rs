@@ -21,6 +21,19 @@ fn healthy() -> Observed {
         workers: Some(up),
         paused: false,
         webhook_url: Some("http://x-receiver.shops.svc:8080/webhooks/shopify".into()),
+        queue: Some(QueueSample::default()),
+        queue_write_every: Duration::from_secs(30),
+        replay: None,
+    }
+}
+
+fn sample(lag: u64) -> QueueSample {
+    QueueSample {
+        lag,
+        pending: 2,
+        dead_letters: 1,
+        retries: 0,
+        crm_unauthorized: None,
     }
 }
 
@@ -151,4 +164,125 @@ fn transition_time_moves_only_when_status_flips() {
         .map(|c| c.type_)
         .collect();
     assert_eq!(changed, [condition::READY, condition::SECRET_RESOLVED]);
+}
+
+#[test]
+fn crm_refusal_flips_its_condition_and_ready() {
+    let first = compute(&healthy(), None, t(0));
+    let crm = cond(&first, condition::CRM_UNAUTHORIZED);
+    assert_eq!(
+        (crm.status.as_str(), crm.reason.as_str()),
+        ("False", reason::CRM_AUTHORIZED)
+    );
+
+    let mut o = healthy();
+    o.queue.as_mut().unwrap().crm_unauthorized = Some("token expired".into());
+    let refused = compute(&o, Some(&first), t(10));
+    let crm = cond(&refused, condition::CRM_UNAUTHORIZED);
+    assert_eq!(
+        (
+            crm.status.as_str(),
+            crm.reason.as_str(),
+            crm.message.as_str()
+        ),
+        ("True", reason::CRM_UNAUTHORIZED, "token expired")
+    );
+    let ready = cond(&refused, condition::READY);
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", reason::CRM_UNAUTHORIZED)
+    );
+    let flipped: Vec<_> = transitions(Some(&first), &refused)
+        .into_iter()
+        .map(|c| (c.type_.clone(), is_healthy(&c)))
+        .collect();
+    assert_eq!(
+        flipped,
+        [
+            (condition::READY.to_string(), false),
+            (condition::CRM_UNAUTHORIZED.to_string(), false)
+        ]
+    );
+
+    // Redis unreadable: the refusal stays as stored, no flip, no Event.
+    let mut blind = o.clone();
+    blind.queue = None;
+    blind.redis_error = Some("timeout".into());
+    let kept = compute(&blind, Some(&refused), t(20));
+    assert_eq!(cond(&kept, condition::CRM_UNAUTHORIZED).status, "True");
+    assert_eq!(
+        cond(&kept, condition::READY).reason,
+        reason::REDIS_UNREACHABLE
+    );
+
+    // The key is gone: authorized again, Ready recovers.
+    let healed = compute(&healthy(), Some(&refused), t(30));
+    assert_eq!(cond(&healed, condition::CRM_UNAUTHORIZED).status, "False");
+    assert!(is_healthy(cond(&healed, condition::CRM_UNAUTHORIZED)));
+    assert_eq!(cond(&healed, condition::READY).status, "True");
+}
+
+#[test]
+fn crm_message_masks_secrets_and_stays_short() {
+    let raw = "Authentication credentials not found: pat-na1-secret\nretry";
+    let m = crm_message(raw, &["pat-na1-secret", "ab"]);
+    assert!(!m.contains("pat-na1-secret"), "{m}");
+    assert!(m.contains("<redacted>") && !m.contains('\n'), "{m}");
+    assert!(crm_message(&"x".repeat(5000), &[]).len() < 400);
+    assert!(crm_message("", &[]).ends_with("no message"));
+}
+
+#[test]
+fn queue_status_is_written_only_when_figures_change_and_at_a_bounded_rate() {
+    let every = Duration::from_secs(30);
+    let first = queue_status(None, Some(&sample(5)), &t(0), every).unwrap();
+    assert_eq!((first.lag, first.pending, first.dead_letters), (5, 2, 1));
+    assert_eq!(first.sampled_at, Some(t(0)));
+
+    // Same figures later: nothing changes, not even sampledAt.
+    assert_eq!(
+        queue_status(Some(&first), Some(&sample(5)), &t(300), every),
+        Some(first.clone())
+    );
+    // Changed figures soon after the last write wait for the interval.
+    assert_eq!(
+        queue_status(Some(&first), Some(&sample(9)), &t(10), every),
+        Some(first.clone())
+    );
+    let later = queue_status(Some(&first), Some(&sample(9)), &t(30), every).unwrap();
+    assert_eq!((later.lag, later.sampled_at), (9, Some(t(30))));
+    // No sample: what is stored stays.
+    assert_eq!(queue_status(Some(&first), None, &t(60), every), Some(first));
+    assert_eq!(queue_status(None, None, &t(60), every), None);
+}
+
+#[test]
+fn a_replay_is_recorded_and_then_carried_over() {
+    let mut o = healthy();
+    o.replay = Some(DeadLetterReplayStatus {
+        token: "t1".into(),
+        replayed: 3,
+        completed_at: Some(t(5)),
+    });
+    o.queue = Some(sample(1));
+    let s = compute(&o, None, t(5));
+    let next = compute(&healthy(), Some(&s), t(60));
+    assert_eq!(next.dead_letter_replay, s.dead_letter_replay);
+    assert_eq!(next.dead_letter_replay.unwrap().token, "t1");
+}
+
+#[test]
+fn a_status_written_anyway_carries_the_newest_figures() {
+    let mut o = healthy();
+    o.queue = Some(sample(5));
+    let first = compute(&o, None, t(0));
+    o.queue = Some(sample(7));
+    assert_eq!(
+        compute(&o, Some(&first), t(1)),
+        first,
+        "too soon to write for lag"
+    );
+    o.secret = SecretState::NotFound { name: "s".into() };
+    let written = compute(&o, Some(&first), t(1));
+    assert_eq!(written.queue.unwrap().lag, 7);
 }

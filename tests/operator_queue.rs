@@ -1,0 +1,236 @@
+//! The operator's Redis side against a KWOK cluster and a real redis-server, as the
+//! service account deploy/rbac.yaml binds: status.queue from the pipeline's stream, the
+//! CrmUnauthorized condition from the workers' flag, and dead-letter replay by annotation.
+
+mod support;
+
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+use support::operator::OperatorProcess;
+use support::pipelines::{
+    NS, condition_of, pipeline, pipeline_events, secret, setup, wait_condition,
+};
+use support::redis::RedisServer;
+use support::{ControlPlane, Mode, eventually};
+use syncline::api::{DeadLetterReplayStatus, QueueStatus, SyncPipeline, condition};
+use syncline::queue::{DeadLetter, Entry, Queue, QueueKeys, QueueSettings};
+
+async fn queue_status(api: &Api<SyncPipeline>) -> Option<QueueStatus> {
+    api.get("shop").await.ok()?.status?.queue
+}
+
+/// Dead-letters every entry of the events stream the way a worker does.
+async fn dead_letter_all(redis: &RedisServer, queue: &Queue) -> usize {
+    let entries = redis.stream(&queue.keys().events());
+    for (id, fields) in &entries {
+        let entry = Entry {
+            id: id.clone(),
+            fields: fields.clone(),
+        };
+        let why = DeadLetter {
+            reason: "crm_rejected",
+            attempts: 3,
+            last_error: "400 INVALID_EMAIL",
+        };
+        queue.dead_letter(&entry, why).await.unwrap();
+    }
+    entries.len()
+}
+
+async fn wait_ready(api: &Api<SyncPipeline>) {
+    wait_condition(api, "shop", condition::READY, "True", "PipelineRunning").await;
+}
+
+/// Annotates the pipeline with a replay token and waits until status records it.
+async fn replay_with(api: &Api<SyncPipeline>, token: &str) -> DeadLetterReplayStatus {
+    let patch = json!({"metadata": {"annotations": {"syncline.dev/replay-dead-letters": token}}});
+    api.patch("shop", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    eventually(30, &format!("replay {token} recorded"), || async {
+        let r = api.get("shop").await.ok()?.status?.dead_letter_replay?;
+        (r.token == token).then_some(r)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn queue_status_crm_refusal_and_replay_by_annotation() {
+    let cp = ControlPlane::start(Mode::Kwok);
+    let client = setup(&cp).await;
+    let redis = RedisServer::start();
+    let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
+    let _op = OperatorProcess::start(
+        &kubeconfig,
+        "op-queue",
+        &["--resync", "1s", "--queue-sample-interval", "1s"],
+    );
+    let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
+    Api::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &secret("shop-creds", "s"))
+        .await
+        .unwrap();
+    pipelines
+        .create(
+            &PostParams::default(),
+            &pipeline("shop", "shop-creds", &redis.url(), "Retain"),
+        )
+        .await
+        .unwrap();
+    wait_ready(&pipelines).await;
+    let crm = wait_condition(
+        &pipelines,
+        "shop",
+        condition::CRM_UNAUTHORIZED,
+        "False",
+        "CrmAuthorized",
+    )
+    .await;
+    assert!(!crm.is_empty());
+
+    // Lag and pending come from the stream and its consumer group.
+    let keys = QueueKeys::new(NS, "shop");
+    let events = keys.events();
+    for i in 0..3 {
+        redis.cli(&[
+            "XADD",
+            &events,
+            "*",
+            "v",
+            "1",
+            "delivery_id",
+            &format!("d{i}"),
+        ]);
+    }
+    redis.cli(&["XGROUP", "CREATE", &events, "workers", "0", "MKSTREAM"]);
+    redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "w1",
+        "COUNT",
+        "2",
+        "STREAMS",
+        &events,
+        ">",
+    ]);
+    let q = eventually(30, "status.queue: lag 3, pending 2", || async {
+        let q = queue_status(&pipelines).await?;
+        (q.lag == 3 && q.pending == 2).then_some(q)
+    })
+    .await;
+    assert!(q.sampled_at.is_some());
+    let (ok, table, err) = cp.kubectl(&["get", "sp", "shop", "-n", NS]);
+    assert!(ok, "{err}");
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+    let lag = header.iter().position(|h| *h == "LAG").unwrap();
+    assert_eq!(row[lag], "3", "{table}");
+
+    // An idle queue costs no writes: the pipeline's resourceVersion stays.
+    let rv = pipelines
+        .get("shop")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        pipelines
+            .get("shop")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        rv,
+        "an unchanged queue must not be rewritten"
+    );
+
+    // The workers' refusal flag flips CrmUnauthorized and Ready; its message never shows
+    // the token (the Secret's crmToken is "pat-test").
+    let flag = keys.crm_unauthorized();
+    redis.cli(&[
+        "SET",
+        &flag,
+        "Authentication credentials not found for pat-test",
+        "EX",
+        "600",
+    ]);
+    let msg = wait_condition(
+        &pipelines,
+        "shop",
+        condition::CRM_UNAUTHORIZED,
+        "True",
+        "CrmUnauthorized",
+    )
+    .await;
+    assert!(
+        msg.contains("Authentication credentials not found"),
+        "{msg}"
+    );
+    assert!(!msg.contains("pat-test"), "the token leaked: {msg}");
+    wait_condition(
+        &pipelines,
+        "shop",
+        condition::READY,
+        "False",
+        "CrmUnauthorized",
+    )
+    .await;
+    redis.cli(&["DEL", &flag]);
+    wait_ready(&pipelines).await;
+    let (status, reason, _) = condition_of(&pipelines, "shop", condition::CRM_UNAUTHORIZED)
+        .await
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "CrmAuthorized")
+    );
+    let refusals = pipeline_events(&client, "shop")
+        .await
+        .into_iter()
+        .filter(|(r, _)| r == "CrmUnauthorized")
+        .count();
+    assert!(refusals >= 1, "the refusal must be an Event");
+
+    // Replay by annotation: once per token, recorded in status, announced by an Event.
+    let queue = Queue::new(&redis.url(), keys.clone(), QueueSettings::default()).unwrap();
+    assert_eq!(dead_letter_all(&redis, &queue).await, 3);
+    eventually(30, "status.queue.deadLetters 3", || async {
+        (queue_status(&pipelines).await?.dead_letters == 3).then_some(())
+    })
+    .await;
+    let replay = replay_with(&pipelines, "t1").await;
+    assert_eq!(replay.replayed, 3);
+    assert!(replay.completed_at.is_some());
+    assert_eq!(redis.cli(&["XLEN", &keys.dead()]).trim(), "0");
+    assert_eq!(redis.cli(&["XLEN", &events]).trim(), "3");
+
+    // New dead letters while the annotation still says t1: several reconciles later they
+    // are still dead letters.
+    assert_eq!(dead_letter_all(&redis, &queue).await, 3);
+    eventually(30, "status.queue.deadLetters 3 again", || async {
+        (queue_status(&pipelines).await?.dead_letters == 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        redis.cli(&["XLEN", &keys.dead()]).trim(),
+        "3",
+        "a token must replay once"
+    );
+    let notes: Vec<String> = pipeline_events(&client, "shop")
+        .await
+        .into_iter()
+        .filter(|(r, _)| r == "DeadLettersReplayed")
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(notes, ["Replayed 3 dead letters (token t1)"]);
+
+    // A new token replays again.
+    let replay = replay_with(&pipelines, "t2").await;
+    assert_eq!(replay.replayed, 3);
+    assert_eq!(redis.cli(&["XLEN", &keys.dead()]).trim(), "0");
+}
