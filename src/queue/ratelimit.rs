@@ -37,6 +37,11 @@ impl RateBudget {
     }
 }
 
+/// The emission interval in fractional ms, as the script reads it.
+fn emission_ms(budget: RateBudget) -> String {
+    format!("{:.3}", (budget.emission.as_secs_f64() * 1000.0).max(0.001))
+}
+
 impl Queue {
     /// One GCRA step on the bucket `key`: `Ok(None)` when a request may go now, else how
     /// long to wait before asking again.
@@ -48,10 +53,7 @@ impl Queue {
         let script = script(include_str!("lua/gcra.lua"));
         let mut invocation = script.key(key);
         invocation
-            .arg(format!(
-                "{:.3}",
-                (budget.emission.as_secs_f64() * 1000.0).max(0.001)
-            ))
+            .arg(emission_ms(budget))
             .arg(budget.burst.max(1))
             .arg("take");
         let mut conn = self.conn.clone();
@@ -59,13 +61,19 @@ impl Queue {
         Ok((wait > 0).then(|| Duration::from_millis(wait as u64)))
     }
 
-    /// Holds every worker of the account for `pause` (after a 429).
-    pub async fn rate_pause(&self, key: &str, pause: Duration) -> Result<(), QueueError> {
+    /// Holds every worker of the account for `pause` (after a 429); the budget restarts
+    /// without a burst.
+    pub async fn rate_pause(
+        &self,
+        key: &str,
+        budget: RateBudget,
+        pause: Duration,
+    ) -> Result<(), QueueError> {
         let script = script(include_str!("lua/gcra.lua"));
         let mut invocation = script.key(key);
         invocation
-            .arg(1)
-            .arg(1)
+            .arg(emission_ms(budget))
+            .arg(budget.burst.max(1))
             .arg("pause")
             .arg(pause.as_millis() as u64);
         let mut conn = self.conn.clone();

@@ -72,7 +72,9 @@ impl CrmWriter {
     async fn on_error(&self, e: &CrmError) -> Result<(), QueueError> {
         if let CrmError::RateLimited { retry_after, .. } = e {
             self.metrics.crm_429.inc();
-            self.queue.rate_pause(&self.bucket, *retry_after).await?;
+            self.queue
+                .rate_pause(&self.bucket, self.budget, *retry_after)
+                .await?;
         }
         Ok(())
     }

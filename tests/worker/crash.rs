@@ -84,3 +84,88 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
         "0"
     );
 }
+
+/// SIGTERM in the middle of a batch: the worker finishes and acks the batch in hand, then
+/// exits cleanly; nothing is left pending, and the rest waits in the queue for others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_batch_in_hand_then_exits() {
+    let h = Harness::start(100_000, 100_000, 25).await;
+    h.sim.sim.set_faults(FaultConfig {
+        latency_ms: 200,
+        ..FaultConfig::default()
+    });
+    h.enqueue_orders(1..=200, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &manifest,
+        pipeline_yaml(&h.sim.url(""), &h.redis.url(), 100_000, 25),
+    )
+    .unwrap();
+    let metrics_port = crate::support::redis::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_syncline"))
+        .args(["worker", "-f"])
+        .arg(&manifest)
+        .args(["--listen", &format!("127.0.0.1:{metrics_port}")])
+        .env("SYNCLINE_CRM_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.sim.sim.stats().writes < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "the worker process wrote nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Its endpoint serves the worker's metrics while it runs.
+    let page = syncline::tls::http_client()
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("syncline_worker_crm_request_duration_seconds"),
+        "{page}"
+    );
+    let pending = h
+        .redis
+        .cli(&["XPENDING", "sl:{shops/acme}:events", "workers"]);
+    assert_ne!(pending.lines().next().unwrap().trim(), "0", "not mid-batch");
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let pending = h
+        .redis
+        .cli(&["XPENDING", "sl:{shops/acme}:events", "workers"]);
+    assert_eq!(pending.lines().next().unwrap().trim(), "0", "{pending}");
+    let (lag, _, dead) = h.depth().await;
+    assert!(lag > 0, "the rest waits for other workers");
+    assert_eq!(dead, 0);
+    let deals = h.objects(ObjectType::Deals, "syncline_order_key").len() as u64;
+    assert_eq!(
+        deals + lag,
+        200,
+        "every order is either written or still queued"
+    );
+}

@@ -11,15 +11,17 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now_ms then
   tat = now_ms
 end
+local allowance = interval * (burst - 1)
 if ARGV[3] == 'pause' then
-  local until_ms = now_ms + tonumber(ARGV[4])
+  -- Nothing may go before until_ms, and the bucket restarts empty then (no burst right
+  -- after a 429): the theoretical arrival time moves past until_ms by the burst allowance.
+  local until_ms = now_ms + tonumber(ARGV[4]) + allowance
   if until_ms > tat then
     tat = until_ms
   end
   redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now_ms) + 60000)
   return 0
 end
-local allowance = interval * (burst - 1)
 if tat - now_ms > allowance then
   return math.max(1, math.ceil(tat - now_ms - allowance))
 end
