@@ -16,7 +16,7 @@ pub struct RateBudget {
 }
 
 impl RateBudget {
-    /// `requests` per `per`, with a burst of a tenth of the window's budget (at least 1), so
+    /// `requests` per `per`, with a burst of 2 % of the window's budget (at least 1), so
     /// a rolling window of length `per` never sees more than `requests`. 3 % of the budget
     /// (at least one request) is held back for network jitter: a request granted at the end
     /// of one window may reach the CRM a few milliseconds later than its peers.
@@ -27,7 +27,7 @@ impl RateBudget {
         } else {
             requests
         };
-        let burst = (requests / 10).max(1);
+        let burst = (requests / 50).max(1);
         // Spread the rest evenly so burst + refills within any window stays within budget.
         let spread = requests.saturating_sub(burst).max(1);
         Self {
@@ -103,6 +103,9 @@ mod tests {
             // And close to it: the goal is at least 90 % of the budget.
             if requests >= 100 {
                 assert!(f64::from(b.burst + refills) >= 0.9 * f64::from(requests));
+                // The sustained rate too, which is what a busy queue sees.
+                let sustained = per.as_secs_f64() / b.emission.as_secs_f64();
+                assert!(sustained >= 0.93 * f64::from(requests), "{requests}: {sustained}");
             }
         }
     }
