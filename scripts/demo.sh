@@ -4,8 +4,12 @@
 #   2. the SyncPipeline CRD from `syncline crd`, refusing invalid manifests;
 #   3. `syncline operator` turning a Shopify pipeline into its children until Ready;
 #   4. the receiver run from the exact config the operator rendered (KWOK runs no
-#      containers, so the demo runs the pod's command itself), taking a signed Shopify
-#      webhook into the Redis stream, refusing a forgery and a duplicate.
+#      containers, so the demo runs the pods' commands itself), taking a signed Shopify
+#      webhook into the Redis stream, refusing a forgery and a duplicate;
+#   5. the worker writing it into the HubSpot simulator (`syncline sim hubspot`, the
+#      documented API over real HTTP) as a contact, a deal and a line item; a customer the
+#      CRM refuses becomes a dead letter that `syncline dlq list` shows;
+#   6. pausing the pipeline.
 # Everything is torn down at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,8 +67,18 @@ KUBECONFIG=$kubeconfig RUST_LOG=info,kube=warn $syncline operator --listen "127.
 pids+=($!)
 wait_for 20 "operator /readyz" curl -sf "http://127.0.0.1:$operator_port/readyz"
 
-say "applying a Shopify pipeline and its Secret (examples/valid/shopify.yaml, Redis on :$redis_port)"
-sed "s#redis://redis.syncline-system:6379#redis://127.0.0.1:$redis_port#" examples/valid/shopify.yaml >"$dir/shopify.yaml"
+say "syncline sim hubspot: the CRM (HubSpot's API, 190 requests per 10 s)"
+crm_port=$(free_port)
+crm_token=$(sed -n 's/^  crmToken: //p' examples/valid/shopify.yaml)
+$syncline sim hubspot --listen "127.0.0.1:$crm_port" --token "$crm_token" --requests-per-10s 190 \
+  >"$dir/crm.log" 2>&1 &
+pids+=($!)
+wait_for 20 "HubSpot simulator" curl -sf "http://127.0.0.1:$crm_port/_sim/stats"
+
+say "applying a Shopify pipeline and its Secret (examples/valid/shopify.yaml, Redis on :$redis_port, CRM on :$crm_port)"
+sed -e "s#redis://redis.syncline-system:6379#redis://127.0.0.1:$redis_port#" \
+  -e "s#^    platform: hubspot\$#    platform: hubspot\n    url: http://127.0.0.1:$crm_port#" \
+  examples/valid/shopify.yaml >"$dir/shopify.yaml"
 k apply -n shops -f "$dir/shopify.yaml"
 wait_for 90 "Ready=True" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get sp acme-shopify -n shops \
   -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
@@ -84,7 +98,7 @@ pids+=($!)
 wait_for 20 "receiver /readyz" curl -sf "http://127.0.0.1:$receiver_port/readyz"
 
 secret=$(sed -n 's/^  webhookSecret: //p' "$dir/secret.yaml")
-body='{"id":820982911946154508,"name":"#1001","email":"jon@example.com","created_at":"2026-11-20T10:01:02-05:00","updated_at":"2026-11-20T10:01:02-05:00","currency":"USD","total_price":"403.00","financial_status":"paid","line_items":[{"id":866550311766439020,"sku":"IPOD2008PINK","quantity":2,"price":"199.00"}]}'
+body='{"id":820982911946154508,"name":"#1001","email":"jon@example.com","created_at":"2026-11-20T10:01:02-05:00","updated_at":"2026-11-20T10:01:02-05:00","currency":"USD","total_price":"403.00","financial_status":"paid","line_items":[{"id":866550311766439020,"sku":"IPOD2008PINK","title":"IPod Nano - 8GB","quantity":2,"price":"199.00"}]}'
 post() { # signature event-id
   local code
   code=$(curl -s -o "$dir/response" -w '%{http_code}' "http://127.0.0.1:$receiver_port/webhooks/shopify" \
@@ -103,6 +117,34 @@ echo "  stream $stream holds $(redis-cli -p "$redis_port" XLEN "$stream") entry:
 redis-cli -p "$redis_port" XRANGE "$stream" - + | grep -A1 -E '^(delivery_id|platform|topic|object_kind|object_id|updated_at)$' \
   | grep -v -- '--' | paste - - | sed 's/^/    /'
 
+say "the worker, from the same rendered config: stream -> HubSpot (simulator)"
+worker_port=$(free_port)
+$syncline worker -f "$dir/pipeline.yaml" --secrets "$dir/secret.yaml" --listen "127.0.0.1:$worker_port" \
+  >"$dir/worker.log" 2>&1 &
+pids+=($!)
+wait_for 30 "the deal in the CRM" bash -c "curl -sf http://127.0.0.1:$crm_port/_sim/objects/deals | grep -q syncline_order_key"
+wait_for 10 "an empty stream" bash -c "[ \"\$(redis-cli -p $redis_port XLEN '$stream')\" = 0 ]"
+for kind in contacts deals line_items; do
+  printf '  %-10s %s\n' "$kind" "$(curl -s "http://127.0.0.1:$crm_port/_sim/objects/$kind" | python3 -c '
+import json, sys
+for o in json.load(sys.stdin)["results"]:
+    p = o["properties"]
+    print(", ".join(f"{k}={p[k]}" for k in sorted(p) if not k.startswith("hs_") and k not in ("createdate", "lastmodifieddate")))')"
+done
+echo "  stream length now $(redis-cli -p "$redis_port" XLEN "$stream") (acked entries are removed)"
+
+customer='{"id":7,"email":"not-an-email","first_name":"No","last_name":"Mail","created_at":"2026-11-20T10:00:00-05:00","updated_at":"2026-11-20T10:05:00-05:00"}'
+sig=$(printf '%s' "$customer" | openssl dgst -sha256 -hmac "$secret" -binary | base64)
+curl -s -o /dev/null "http://127.0.0.1:$receiver_port/webhooks/shopify" -H 'Content-Type: application/json' \
+  -H "X-Shopify-Hmac-Sha256: $sig" -H 'X-Shopify-Topic: customers/update' -H 'X-Shopify-Event-Id: evt-7' \
+  -H 'X-Shopify-Shop-Domain: acme.myshopify.com' --data-binary "$customer"
+dead_stream='sl:{shops/acme-shopify}:dead'
+wait_for 20 "the dead letter" bash -c "[ \"\$(redis-cli -p $redis_port XLEN '$dead_stream')\" = 1 ]"
+echo "  a customer HubSpot refuses (invalid email) is a dead letter, with the reason:"
+$syncline dlq list -f "$dir/pipeline.yaml" --secrets "$dir/secret.yaml" | sed 's/^/    /'
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+echo "  worker stopped (SIGTERM): $(tail -n1 "$dir/worker.log" | sed 's/\x1b\[[0-9;]*m//g')"
+
 say "pausing the pipeline: workers scale to 0, the receiver keeps queueing"
 k patch sp acme-shopify -n shops --type merge -p '{"spec":{"state":"Paused"}}'
 wait_for 60 "workers gone" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get sp acme-shopify -n shops \
@@ -111,6 +153,8 @@ k get syncpipelines -n shops
 k get deploy -n shops
 k get sp acme-shopify -n shops -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.type}{"="}{.status}{" ("}{.reason}{"): "}{.message}{"\n"}{end}'
 
-[ "$(redis-cli -p "$redis_port" XLEN "$stream")" = 1 ] || { echo "expected exactly one stream entry"; failed=1; }
+[ "$(curl -s "http://127.0.0.1:$crm_port/_sim/objects/deals" | grep -o '"syncline_order_key"' | wc -l)" = 1 ] \
+  || { echo "expected exactly one deal in the CRM"; failed=1; }
+[ "$(redis-cli -p "$redis_port" XLEN "$stream")" = 0 ] || { echo "expected an empty stream"; failed=1; }
 [ "$failed" -eq 0 ] || { echo "the demo saw something wrong (above)"; exit 1; }
 say "demo finished; everything torn down"

@@ -105,7 +105,10 @@ mod tests {
                 assert!(f64::from(b.burst + refills) >= 0.9 * f64::from(requests));
                 // The sustained rate too, which is what a busy queue sees.
                 let sustained = per.as_secs_f64() / b.emission.as_secs_f64();
-                assert!(sustained >= 0.93 * f64::from(requests), "{requests}: {sustained}");
+                assert!(
+                    sustained >= 0.93 * f64::from(requests),
+                    "{requests}: {sustained}"
+                );
             }
         }
     }

@@ -235,11 +235,19 @@ fn buyer(customer: Option<&Customer>, email: Option<&str>) -> Option<Upsert> {
 }
 
 fn line_item(deal_key: &str, item: &LineItem) -> Upsert {
+    // HubSpot shows line items by name; a store that sent none still gets a readable one.
+    let name = if item.name.trim().is_empty() {
+        item.sku
+            .clone()
+            .unwrap_or_else(|| format!("Line item {}", item.id))
+    } else {
+        item.name.clone()
+    };
     Upsert {
         object: HubspotObject::LineItems,
         key: format!("{deal_key}:{}", item.id),
         properties: props(&[
-            ("name", Some(&item.name)),
+            ("name", Some(&name)),
             ("quantity", Some(&item.quantity)),
             ("price", Some(&item.price)),
             ("hs_sku", item.sku.as_deref()),

@@ -278,3 +278,26 @@ fn mapped_writes_are_valid_hubspot_inputs() {
         assert!(association_type_id(sim_type(link.from.0), sim_type(link.to.0)).is_some());
     }
 }
+
+#[test]
+fn a_line_item_without_a_name_is_named_by_its_sku_or_id() {
+    let store = StoreRef::new(StorePlatform::Shopify, "acme.myshopify.com");
+    let mut item = LineItem {
+        id: "9".into(),
+        product_id: None,
+        variant_id: None,
+        sku: Some("SKU-9".into()),
+        name: " ".into(),
+        quantity: "1".into(),
+        price: "2.00".into(),
+    };
+    assert_eq!(
+        line_item(&store.key("1"), &item).properties["name"],
+        "SKU-9"
+    );
+    item.sku = None;
+    assert_eq!(
+        line_item(&store.key("1"), &item).properties["name"],
+        "Line item 9"
+    );
+}
