@@ -36,13 +36,25 @@ pub fn config_map(p: &SyncPipeline) -> Result<(ConfigMap, String), BuildError> {
 }
 
 /// Checksum of what the receiver and worker act on. Fields only the operator acts on
-/// (replica counts, resources, state, deletion policy) are left out: pausing a pipeline or
-/// raising maxReplicas must not roll the receivers.
+/// (replica counts and scaling, resources, state, deletion policy) are left out: pausing a
+/// pipeline or raising maxReplicas must not roll the pods. The workers' own tunables
+/// (batchSize, maxAttempts) stay in, so changing them does roll the workers.
 fn data_plane_checksum(p: &SyncPipeline) -> Result<String, BuildError> {
     let mut spec = serde_json::to_value(&p.spec).map_err(|e| BuildError::Render(e.to_string()))?;
     if let Some(map) = spec.as_object_mut() {
-        for operator_only in ["receiver", "workers", "state", "deletionPolicy"] {
+        for operator_only in ["receiver", "state", "deletionPolicy"] {
             map.remove(operator_only);
+        }
+        if let Some(workers) = map.get_mut("workers").and_then(|w| w.as_object_mut()) {
+            for operator_only in [
+                "minReplicas",
+                "maxReplicas",
+                "targetLagPerWorker",
+                "scaleDownStabilizationSeconds",
+                "resources",
+            ] {
+                workers.remove(operator_only);
+            }
         }
     }
     let bytes = serde_json::to_vec(&spec).map_err(|e| BuildError::Render(e.to_string()))?;
@@ -84,6 +96,13 @@ mod tests {
             config_map(&operator_only).unwrap().1,
             sum,
             "pausing or scaling must not roll pods"
+        );
+        let mut tuned = p.clone();
+        tuned.spec.workers.batch_size = 25;
+        assert_ne!(
+            config_map(&tuned).unwrap().1,
+            sum,
+            "workers read batchSize at start: a change must roll them"
         );
         let mut status_only = p.clone();
         status_only.status = Some(Default::default());
