@@ -290,13 +290,15 @@ async fn pipeline_lifecycle_with_the_shipped_rbac() {
         reasons.iter().any(|r| r == "PipelineRunning"),
         "{reasons:?}"
     );
-    // Several resyncs ran; a per-reconcile Event would have counted each of them.
+    // Several resyncs ran; a per-reconcile Event would have counted each of them. The
+    // legitimate transitions (seven conditions, the Secret removed, restored, broken and
+    // fixed) stay under 30.
     let published: i32 = ours
         .iter()
         .map(|e| e.series.as_ref().map_or(1, |s| s.count))
         .sum();
     assert!(
-        published <= 20,
+        published <= 30,
         "events look per-reconcile: {published}: {reasons:?}"
     );
 

@@ -56,15 +56,25 @@ async fn replay_with(api: &Api<SyncPipeline>, token: &str) -> DeadLetterReplaySt
     .await
 }
 
-#[tokio::test]
-async fn queue_status_crm_refusal_and_replay_by_annotation() {
+/// A KWOK cluster, a redis-server and an operator (as the shipped service account) with one
+/// pipeline `shop` created, adjusted by `tweak`, and Ready.
+struct Scene {
+    // Dropped in this order: the operator before the cluster it talks to.
+    _op: OperatorProcess,
+    pipelines: Api<SyncPipeline>,
+    client: kube::Client,
+    redis: RedisServer,
+    cp: ControlPlane,
+}
+
+async fn scene(operator: &str, tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
     let cp = ControlPlane::start(Mode::Kwok);
     let client = setup(&cp).await;
     let redis = RedisServer::start();
     let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
-    let _op = OperatorProcess::start(
+    let op = OperatorProcess::start(
         &kubeconfig,
-        "op-queue",
+        operator,
         &["--resync", "1s", "--queue-sample-interval", "1s"],
     );
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
@@ -72,16 +82,25 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
         .create(&PostParams::default(), &secret("shop-creds", "s"))
         .await
         .unwrap();
-    pipelines
-        .create(
-            &PostParams::default(),
-            &pipeline("shop", "shop-creds", &redis.url(), "Retain"),
-        )
-        .await
-        .unwrap();
+    let mut p = pipeline("shop", "shop-creds", &redis.url(), "Retain");
+    tweak(&mut p);
+    pipelines.create(&PostParams::default(), &p).await.unwrap();
     wait_ready(&pipelines).await;
+    Scene {
+        _op: op,
+        pipelines,
+        client,
+        redis,
+        cp,
+    }
+}
+
+#[tokio::test]
+async fn queue_status_crm_refusal_and_replay_by_annotation() {
+    let s = scene("op-queue", |_| {}).await;
+    let (pipelines, client, redis, cp) = (&s.pipelines, &s.client, &s.redis, &s.cp);
     let crm = wait_condition(
-        &pipelines,
+        pipelines,
         "shop",
         condition::CRM_UNAUTHORIZED,
         "False",
@@ -117,7 +136,7 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
         ">",
     ]);
     let q = eventually(30, "status.queue: lag 3, pending 2", || async {
-        let q = queue_status(&pipelines).await?;
+        let q = queue_status(pipelines).await?;
         (q.lag == 3 && q.pending == 2).then_some(q)
     })
     .await;
@@ -159,7 +178,7 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
         "600",
     ]);
     let msg = wait_condition(
-        &pipelines,
+        pipelines,
         "shop",
         condition::CRM_UNAUTHORIZED,
         "True",
@@ -172,7 +191,7 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
     );
     assert!(!msg.contains("pat-test"), "the token leaked: {msg}");
     wait_condition(
-        &pipelines,
+        pipelines,
         "shop",
         condition::READY,
         "False",
@@ -180,15 +199,15 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
     )
     .await;
     redis.cli(&["DEL", &flag]);
-    wait_ready(&pipelines).await;
-    let (status, reason, _) = condition_of(&pipelines, "shop", condition::CRM_UNAUTHORIZED)
+    wait_ready(pipelines).await;
+    let (status, reason, _) = condition_of(pipelines, "shop", condition::CRM_UNAUTHORIZED)
         .await
         .unwrap();
     assert_eq!(
         (status.as_str(), reason.as_str()),
         ("False", "CrmAuthorized")
     );
-    let refusals = pipeline_events(&client, "shop")
+    let refusals = pipeline_events(client, "shop")
         .await
         .into_iter()
         .filter(|(r, _)| r == "CrmUnauthorized")
@@ -197,12 +216,12 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
 
     // Replay by annotation: once per token, recorded in status, announced by an Event.
     let queue = Queue::new(&redis.url(), keys.clone(), QueueSettings::default()).unwrap();
-    assert_eq!(dead_letter_all(&redis, &queue).await, 3);
+    assert_eq!(dead_letter_all(redis, &queue).await, 3);
     eventually(30, "status.queue.deadLetters 3", || async {
-        (queue_status(&pipelines).await?.dead_letters == 3).then_some(())
+        (queue_status(pipelines).await?.dead_letters == 3).then_some(())
     })
     .await;
-    let replay = replay_with(&pipelines, "t1").await;
+    let replay = replay_with(pipelines, "t1").await;
     assert_eq!(replay.replayed, 3);
     assert!(replay.completed_at.is_some());
     assert_eq!(redis.cli(&["XLEN", &keys.dead()]).trim(), "0");
@@ -210,9 +229,9 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
 
     // New dead letters while the annotation still says t1: several reconciles later they
     // are still dead letters.
-    assert_eq!(dead_letter_all(&redis, &queue).await, 3);
+    assert_eq!(dead_letter_all(redis, &queue).await, 3);
     eventually(30, "status.queue.deadLetters 3 again", || async {
-        (queue_status(&pipelines).await?.dead_letters == 3).then_some(())
+        (queue_status(pipelines).await?.dead_letters == 3).then_some(())
     })
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -221,7 +240,7 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
         "3",
         "a token must replay once"
     );
-    let notes: Vec<String> = pipeline_events(&client, "shop")
+    let notes: Vec<String> = pipeline_events(client, "shop")
         .await
         .into_iter()
         .filter(|(r, _)| r == "DeadLettersReplayed")
@@ -230,7 +249,62 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
     assert_eq!(notes, ["Replayed 3 dead letters (token t1)"]);
 
     // A new token replays again.
-    let replay = replay_with(&pipelines, "t2").await;
+    let replay = replay_with(pipelines, "t2").await;
     assert_eq!(replay.replayed, 3);
     assert_eq!(redis.cli(&["XLEN", &keys.dead()]).trim(), "0");
+}
+
+/// Workers follow the queue lag: a backlog scales the worker Deployment up at once (within
+/// maxReplicas), a drained queue scales it back down after the stabilization window, and
+/// ScalingActive says what was decided.
+#[tokio::test]
+async fn workers_scale_from_queue_lag() {
+    let s = scene("op-scale", |p| {
+        p.spec.workers.min_replicas = 1;
+        p.spec.workers.max_replicas = 5;
+        p.spec.workers.target_lag_per_worker = 10;
+        p.spec.workers.scale_down_stabilization_seconds = 3;
+    })
+    .await;
+    let (pipelines, client, redis) = (&s.pipelines, &s.client, &s.redis);
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(client.clone(), NS);
+    let replicas = || async { deployments.get("shop-worker").await.ok()?.spec?.replicas };
+    assert_eq!(replicas().await, Some(1));
+
+    let stream = "sl:{shops/shop}:events";
+    for i in 0..35 {
+        redis.cli(&["XADD", stream, "*", "n", &i.to_string()]);
+    }
+    eventually(30, "4 workers for a lag of 35", || async {
+        (replicas().await == Some(4)).then_some(())
+    })
+    .await;
+    let status = pipelines.get("shop").await.unwrap().status.unwrap();
+    assert_eq!(status.workers.unwrap().desired_replicas, 4);
+    let scaling = condition_of(pipelines, "shop", condition::SCALING_ACTIVE)
+        .await
+        .unwrap();
+    assert_eq!(
+        (scaling.0.as_str(), scaling.1.as_str()),
+        ("True", "ScalingOnLag")
+    );
+
+    for i in 35..200 {
+        redis.cli(&["XADD", stream, "*", "n", &i.to_string()]);
+    }
+    eventually(30, "capped at maxReplicas", || async {
+        (replicas().await == Some(5)).then_some(())
+    })
+    .await;
+    let scaling = condition_of(pipelines, "shop", condition::SCALING_ACTIVE)
+        .await
+        .unwrap();
+    assert_eq!(scaling.1, "MaxReplicasReached");
+
+    redis.cli(&["DEL", stream]);
+    eventually(30, "back to minReplicas once the queue drained", || async {
+        (replicas().await == Some(1)).then_some(())
+    })
+    .await;
 }

@@ -52,6 +52,7 @@ pub struct Context {
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
+    scaling: Mutex<HashMap<String, super::scaler::History>>,
 }
 
 impl Context {
@@ -73,6 +74,7 @@ impl Context {
             applied: Mutex::default(),
             failures: Mutex::default(),
             replays: Mutex::default(),
+            scaling: Mutex::default(),
         }
     }
 
@@ -134,6 +136,45 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.to_string(), token.to_string());
+    }
+
+    /// The worker replicas for pipeline `key`: from the lag when it was sampled (with the
+    /// scale-down stabilization this process remembers), else unchanged from `current`.
+    pub fn scale_workers(
+        &self,
+        key: &str,
+        paused: bool,
+        lag: Option<u64>,
+        current: Option<i32>,
+        policy: &super::scaler::Policy,
+    ) -> super::scaler::Scaling {
+        use super::scaler::Scaling;
+        let mut scaling = self.scaling.lock().unwrap_or_else(|e| e.into_inner());
+        if paused {
+            scaling.remove(key);
+            return Scaling::Paused;
+        }
+        let current = current.unwrap_or(policy.min).clamp(policy.min, policy.max);
+        match lag {
+            Some(lag) => Scaling::FromLag {
+                desired: scaling.entry(key.to_string()).or_default().decide(
+                    std::time::Instant::now(),
+                    policy.recommend(lag),
+                    current,
+                    policy,
+                ),
+                policy: *policy,
+            },
+            None => Scaling::LagUnknown { kept: current },
+        }
+    }
+
+    /// Forgets a deleted pipeline's scaling history.
+    pub fn forget_scaling(&self, key: &str) {
+        self.scaling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:

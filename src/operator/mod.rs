@@ -12,6 +12,7 @@ pub mod rbac;
 pub mod reconcile;
 pub mod replay;
 pub mod resources;
+pub mod scaler;
 pub mod secret;
 pub mod status;
 

@@ -67,7 +67,14 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
         finalizer(&api, FINALIZER, p, |event| async move {
             match event {
                 Finalized::Apply(p) => apply_pipeline(&p, &ctx2).await,
-                Finalized::Cleanup(p) => cleanup(&p, &ctx2).await,
+                Finalized::Cleanup(p) => {
+                    ctx2.forget_scaling(&format!(
+                        "{}/{}",
+                        p.namespace().unwrap_or_default(),
+                        p.name_any()
+                    ));
+                    cleanup(&p, &ctx2).await
+                }
             }
         }),
         span,
@@ -141,6 +148,17 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         None => (None, None, None),
     };
     let paused = p.spec.state == PipelineState::Paused;
+    // Workers from the queue lag (pure decision; history kept by this leader).
+    let scaling = ctx.scale_workers(
+        &format!("{ns}/{name}"),
+        paused,
+        queue.as_ref().map(|q| q.lag),
+        p.status
+            .as_ref()
+            .and_then(|s| s.workers.as_ref())
+            .map(|w| w.desired_replicas),
+        &super::scaler::Policy::of(&p.spec.workers),
+    );
 
     // Build every child (pure).
     let (config_map, config_checksum) = resources::config_map(p)?;
@@ -166,11 +184,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
                     &p.spec,
                     &secret.data.clone().unwrap_or_default(),
                 ),
-                worker_replicas: if paused {
-                    0
-                } else {
-                    p.spec.workers.min_replicas
-                },
+                worker_replicas: scaling.replicas(),
             };
             let receiver = apply::<Deployment>(
                 ctx,
@@ -203,6 +217,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         paused,
         webhook_url: Some(resources::webhook_url(p)?),
         queue,
+        scaling,
         queue_write_every: ctx.settings.queue_sample_interval,
         replay,
     };

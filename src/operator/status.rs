@@ -10,6 +10,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use super::scaler::Scaling;
 use crate::api::{
     DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
 };
@@ -30,6 +31,9 @@ pub mod reason {
     pub const PIPELINE_RUNNING: &str = "PipelineRunning";
     pub const CRM_UNAUTHORIZED: &str = "CrmUnauthorized";
     pub const CRM_AUTHORIZED: &str = "CrmAuthorized";
+    pub const SCALING_ON_LAG: &str = "ScalingOnLag";
+    pub const MAX_REPLICAS_REACHED: &str = "MaxReplicasReached";
+    pub const LAG_UNKNOWN: &str = "LagUnknown";
 }
 
 /// What resolving the pipeline's Secret found.
@@ -80,6 +84,8 @@ pub struct Observed {
     /// The queue as sampled this reconcile; `None` when Redis was not read (Secret not
     /// resolved, Redis unreachable): the stored figures and CRM condition then stay.
     pub queue: Option<QueueSample>,
+    /// What the lag-based scaler decided.
+    pub scaling: Scaling,
     /// Changed queue figures are written at most this often, so a busy queue cannot turn
     /// each status write (which wakes the controller again) into a write loop.
     pub queue_write_every: Duration,
@@ -258,7 +264,50 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
         reason: ready.1,
         message: ready.2,
     };
-    vec![ready, secret, receiver, workers, paused, crm]
+    vec![
+        ready,
+        secret,
+        receiver,
+        workers,
+        paused,
+        crm,
+        scaling_condition(&o.scaling),
+    ]
+}
+
+/// `ScalingActive`: whether workers follow the queue lag now. The message names the
+/// decision and the policy, never the live lag, so a moving queue does not rewrite it.
+fn scaling_condition(scaling: &Scaling) -> Cond {
+    let (ok, reason, message) = match scaling {
+        Scaling::Paused => (
+            false,
+            reason::PAUSED,
+            "the pipeline is Paused: no workers run".to_string(),
+        ),
+        Scaling::FromLag { desired, policy } => (
+            true,
+            if *desired >= policy.max && policy.max > policy.min {
+                reason::MAX_REPLICAS_REACHED
+            } else {
+                reason::SCALING_ON_LAG
+            },
+            format!(
+                "{desired} worker(s) for the queue lag: one per {} events waiting, between {} and {}",
+                policy.target_lag, policy.min, policy.max
+            ),
+        ),
+        Scaling::LagUnknown { kept } => (
+            false,
+            reason::LAG_UNKNOWN,
+            format!("the queue lag cannot be read (Secret or Redis); workers stay at {kept}"),
+        ),
+    };
+    Cond {
+        type_: condition::SCALING_ACTIVE,
+        ok,
+        reason,
+        message,
+    }
 }
 
 /// The queue status to store: the new figures when they differ from the stored ones and

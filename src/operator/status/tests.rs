@@ -22,6 +22,15 @@ fn healthy() -> Observed {
         paused: false,
         webhook_url: Some("http://x-receiver.shops.svc:8080/webhooks/shopify".into()),
         queue: Some(QueueSample::default()),
+        scaling: Scaling::FromLag {
+            desired: 2,
+            policy: crate::operator::scaler::Policy {
+                min: 1,
+                max: 10,
+                target_lag: 500,
+                stabilization: Duration::from_secs(300),
+            },
+        },
         queue_write_every: Duration::from_secs(30),
         replay: None,
     }
@@ -285,4 +294,56 @@ fn a_status_written_anyway_carries_the_newest_figures() {
     o.secret = SecretState::NotFound { name: "s".into() };
     let written = compute(&o, Some(&first), t(1));
     assert_eq!(written.queue.unwrap().lag, 7);
+}
+
+#[test]
+fn scaling_active_says_what_the_scaler_decided_without_the_live_lag() {
+    let now = t(0);
+    let running = compute(&healthy(), None, now.clone());
+    let c = cond(&running, "ScalingActive");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", "ScalingOnLag")
+    );
+    assert_eq!(
+        c.message,
+        "2 worker(s) for the queue lag: one per 500 events waiting, between 1 and 10"
+    );
+    // A moving lag with the same decision rewrites nothing in the condition.
+    let mut busier = healthy();
+    busier.queue = Some(sample(700));
+    let again = compute(&busier, Some(&running), t(5));
+    assert_eq!(cond(&again, "ScalingActive"), c);
+
+    let mut at_max = healthy();
+    at_max.scaling = Scaling::FromLag {
+        desired: 10,
+        policy: crate::operator::scaler::Policy {
+            min: 1,
+            max: 10,
+            target_lag: 500,
+            stabilization: Duration::ZERO,
+        },
+    };
+    let s = compute(&at_max, None, now.clone());
+    assert_eq!(cond(&s, "ScalingActive").reason, "MaxReplicasReached");
+
+    let mut paused = healthy();
+    paused.paused = true;
+    paused.scaling = Scaling::Paused;
+    let s = compute(&paused, None, now.clone());
+    assert_eq!(cond(&s, "ScalingActive").status, "False");
+    assert_eq!(cond(&s, "ScalingActive").reason, "Paused");
+
+    let mut unknown = healthy();
+    unknown.redis_error = Some("connection refused".into());
+    unknown.queue = None;
+    unknown.scaling = Scaling::LagUnknown { kept: 3 };
+    let s = compute(&unknown, None, now);
+    let c = cond(&s, "ScalingActive");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "LagUnknown")
+    );
+    assert!(c.message.contains("stay at 3"), "{}", c.message);
 }
