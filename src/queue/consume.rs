@@ -119,6 +119,40 @@ impl Queue {
             .collect())
     }
 
+    /// Removes consumers that hold no pending entries and were idle longer than `idle`:
+    /// every worker pod joins the group under a new name, and without pruning the group
+    /// would list every pod that ever ran. Answers how many were removed.
+    pub async fn prune_consumers(&self, idle: Duration) -> Result<usize, QueueError> {
+        let mut conn = self.conn.clone();
+        let info: redis::streams::StreamInfoConsumersReply = self
+            .bounded(
+                redis::cmd("XINFO")
+                    .arg("CONSUMERS")
+                    .arg(self.keys.events())
+                    .arg(CONSUMER_GROUP)
+                    .query_async(&mut conn),
+            )
+            .await?;
+        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+        let mut removed = 0;
+        for consumer in info.consumers {
+            if consumer.pending == 0 && consumer.idle as u64 > idle_ms {
+                let _: i64 = self
+                    .bounded(
+                        redis::cmd("XGROUP")
+                            .arg("DELCONSUMER")
+                            .arg(self.keys.events())
+                            .arg(CONSUMER_GROUP)
+                            .arg(&consumer.name)
+                            .query_async(&mut conn),
+                    )
+                    .await?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// XACK and XDEL, atomically: the stream keeps only work not yet done, so its length
     /// is the lag.
     pub async fn ack(&self, ids: &[String]) -> Result<(), QueueError> {

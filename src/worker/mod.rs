@@ -30,6 +30,9 @@ pub use batch::{BatchHandler, BatchReport};
 pub use metrics::WorkerMetrics;
 pub use plan::PlanContext;
 
+/// Consumers without pending entries idle this long belong to pods that are gone.
+const CONSUMER_IDLE_LIMIT: Duration = Duration::from_secs(3600);
+
 /// Tunables of a worker process (flags of `syncline worker`).
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -294,6 +297,10 @@ pub async fn consume(
                 last_reclaim = Instant::now();
                 if !entries.is_empty() {
                     tracing::info!(count = entries.len(), "took over stale entries");
+                }
+                let pruned = handler.queue.prune_consumers(CONSUMER_IDLE_LIMIT).await?;
+                if pruned > 0 {
+                    tracing::info!(pruned, "removed consumers of departed workers");
                 }
             }
             if entries.is_empty() {

@@ -9,4 +9,5 @@ mod common;
 mod crash;
 mod dead_letters;
 mod exactly_once;
+mod queue;
 mod rate_limit;
