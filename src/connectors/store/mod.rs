@@ -107,7 +107,7 @@ fn is_decimal(s: &str) -> bool {
 
 /// A time as the stores send it: RFC 3339 with an offset (Shopify), or a naive
 /// `YYYY-MM-DD[T ]HH:MM:SS` that is UTC (WooCommerce `*_gmt`, Magento).
-pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
+pub fn parse_time(text: &str) -> Option<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Some(t);
     }

@@ -1,0 +1,8 @@
+//! Store simulators, store REST clients and the poller, against real HTTP and a real
+//! redis-server: pagination that never skips ties, Retry-After back-off, webhooks lost and
+//! caught, a poller killed mid-pagination, and a resumable backfill.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod sim_http;
