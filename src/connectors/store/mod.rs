@@ -2,6 +2,7 @@
 //! Pure functions over `serde_json::Value`, so 64-bit ids and decimal money survive as text.
 
 pub mod magento;
+pub mod rest;
 pub mod shopify;
 pub mod woocommerce;
 
