@@ -221,7 +221,7 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
 }
 
 /// Waits `d` or until shutdown; answers whether shutdown came.
-async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+pub(crate) async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
     let slept = tokio::select! {
         _ = tokio::time::sleep(d) => true,
         _ = stopped.wait_for(|s| *s) => false,

@@ -6,4 +6,6 @@
 mod support;
 
 mod clients;
+mod common;
+mod cycles;
 mod sim_http;
