@@ -195,6 +195,13 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
         crate::shutdown::signal().await;
         let _ = stop.send(true);
     });
+    // The reconciliation poller: every worker pod competes for the pipeline's lease.
+    let poller = crate::poller::spawn_for_worker(
+        &config,
+        &handler.consumer,
+        metrics.registry(),
+        stopped.clone(),
+    );
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -216,6 +223,9 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
     consume(handler, batch_size, &settings, ready, stopped)
         .instrument(span)
         .await;
+    if let Some(poller) = poller {
+        let _ = poller.await;
+    }
     let _ = server.await;
     Ok(())
 }
