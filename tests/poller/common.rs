@@ -57,7 +57,10 @@ pub fn poller(
 /// How often each `object_kind:object_id` occurs in the events stream.
 pub async fn stream_objects(redis: &RedisServer) -> HashMap<String, usize> {
     let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    // The default 500 ms response timeout is too short for big replies on a busy machine.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    let connect = client.get_multiplexed_async_connection_with_config(&config);
+    let mut conn = connect.await.unwrap();
     let mut out = HashMap::new();
     let mut from = "-".to_string();
     loop {

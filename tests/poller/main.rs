@@ -5,7 +5,14 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod backfill;
 mod clients;
 mod common;
 mod cycles;
 mod sim_http;
+mod webhooks;
+
+/// The worker tests' harness: Redis, the HubSpot simulator and in-process workers.
+#[path = "../worker/common.rs"]
+#[allow(dead_code)]
+mod worker_common;
