@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use crate::connectors::store::map_record;
+use crate::connectors::store::{compare_ids, map_record};
 use crate::model::{ObjectKind, StorePlatform};
 use crate::queue::EventEnvelope;
 
@@ -20,19 +20,11 @@ pub struct Cursor {
     pub id: String,
 }
 
-/// Ids compare as numbers when both are (Shopify's 64-bit ids), else as text.
-fn cmp_ids(a: &str, b: &str) -> Ordering {
-    match (a.parse::<u128>(), b.parse::<u128>()) {
-        (Ok(x), Ok(y)) => x.cmp(&y),
-        _ => a.cmp(b),
-    }
-}
-
 impl Ord for Cursor {
     fn cmp(&self, other: &Self) -> Ordering {
         self.at
             .cmp(&other.at)
-            .then_with(|| cmp_ids(&self.id, &other.id))
+            .then_with(|| compare_ids(&self.id, &other.id))
     }
 }
 

@@ -166,3 +166,34 @@ async fn refused_credentials_are_an_error_not_a_retry() {
     assert_eq!(err.kind(), "unauthorized");
     assert_eq!(store.sim.stats().requests, 1);
 }
+
+#[tokio::test]
+async fn an_object_updated_mid_listing_does_not_make_an_offset_page_skip_another() {
+    let base: Timestamp = "2026-11-20T15:00:00Z".parse().unwrap();
+    for platform in PLATFORMS {
+        let store = StoreSimServer::of(platform).await;
+        for id in 1..=1_000u64 {
+            let at = base + jiff::SignedDuration::from_secs(id as i64);
+            store.sim.seed(ObjectKind::Orders, [id], at);
+        }
+        let client = client_of(&store, 100);
+        let mut pager = client.list_since(ObjectKind::Orders, base).unwrap();
+        let mut ids = BTreeSet::new();
+        let mut first = true;
+        while let Some(items) = pager.next_page().await.unwrap() {
+            for item in items {
+                ids.insert(
+                    map_record(platform, ObjectKind::Orders, &item)
+                        .unwrap()
+                        .id()
+                        .to_string(),
+                );
+            }
+            if std::mem::take(&mut first) {
+                // Order 5 is edited now: it leaves page 1 for the end of the listing.
+                store.sim.mutate(ObjectKind::Orders, &[5], None);
+            }
+        }
+        assert_eq!(ids.len(), 1_000, "{platform:?}: none skipped");
+    }
+}

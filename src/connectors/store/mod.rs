@@ -64,6 +64,14 @@ pub(crate) fn id_text(value: Option<&Value>) -> Option<String> {
     }
 }
 
+/// Store ids compare as numbers when both are (Shopify's are 64-bit), else as text.
+pub fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
 pub(crate) fn required_id(obj: &Value, field: &'static str) -> Result<String, MapError> {
     id_text(obj.get(field)).ok_or(MapError::MissingField(field))
 }

@@ -16,6 +16,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
+use super::{compare_ids, map_record};
 use crate::model::{ObjectKind, StorePlatform};
 pub use requests::{Endpoint, Next, supports};
 
@@ -137,7 +138,25 @@ pub struct Pager {
     kind: ObjectKind,
     since: Timestamp,
     next: Option<Url>,
+    /// The page number of `next` (offset-paginated platforms).
     page: u32,
+    /// The newest `(updated_at, id)` returned so far: a seek re-reads its timestamp, and
+    /// what was returned already is not returned twice.
+    last: Option<(Timestamp, String)>,
+}
+
+fn position(
+    platform: StorePlatform,
+    kind: ObjectKind,
+    item: &Value,
+) -> Option<(Timestamp, String)> {
+    let record = map_record(platform, kind, item).ok()?;
+    Some((record.updated_at(), record.id().to_string()))
+}
+
+/// `(updated_at, id)` order, ids compared as numbers where they are numbers.
+pub fn after(a: &(Timestamp, String), b: &(Timestamp, String)) -> bool {
+    a.0.cmp(&b.0).then_with(|| compare_ids(&a.1, &b.1)).is_gt()
 }
 
 impl Pager {
@@ -146,16 +165,33 @@ impl Pager {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
-        self.page += 1;
         let (headers, body) = self.client.get(&url).await?;
-        let (items, next) = self
-            .client
-            .endpoint
+        let endpoint = &self.client.endpoint;
+        let (mut items, next) = endpoint
             .read_page(self.kind, self.since, &url, self.page, &headers, body)
             .map_err(RestError::Body)?;
-        if let Next::Url(next) = next {
-            self.next = Some(next);
+        let platform = endpoint.platform;
+        if let Some(last) = &self.last {
+            items
+                .retain(|item| position(platform, self.kind, item).is_none_or(|p| after(&p, last)));
         }
+        for p in items
+            .iter()
+            .filter_map(|item| position(platform, self.kind, item))
+        {
+            if self.last.as_ref().is_none_or(|last| after(&p, last)) {
+                self.last = Some(p);
+            }
+        }
+        (self.next, self.page) = match next {
+            Next::Url(url) => (Some(url), self.page + 1),
+            Next::Page(page) => (Some(endpoint.page_url(self.kind, self.since, page)?), page),
+            Next::Seek(since) => {
+                self.since = since;
+                (Some(endpoint.page_url(self.kind, since, 1)?), 1)
+            }
+            Next::Done => (None, self.page),
+        };
         Ok(Some(items))
     }
 }
@@ -194,7 +230,8 @@ impl StoreClient {
             kind,
             since,
             next: Some(self.endpoint.first_page(kind, since)?),
-            page: 0,
+            page: 1,
+            last: None,
         })
     }
 

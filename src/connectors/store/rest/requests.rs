@@ -2,6 +2,12 @@
 //! kind updated at or after `since`, oldest first", and from a response its items and the
 //! next page. The contract of every first URL is *inclusive* of `since`, whatever the
 //! platform's own filter is, so a cursor never skips records that share its timestamp.
+//!
+//! WooCommerce and Magento page by offset, and an object updated mid-listing moves to the
+//! end, shifting every later one back a place: the next offset would skip one. So after a
+//! full page whose newest `updated_at` is past `since`, the listing *seeks* (starts again
+//! from that time, inclusive) instead of taking the next offset; only a page made entirely
+//! of ties at `since` moves by offset. Shopify's `page_info` cursors need none of this.
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::Url;
@@ -10,6 +16,7 @@ use serde_json::Value;
 
 use super::RestError;
 use super::link::link_by_rel;
+use crate::connectors::store::map_record;
 use crate::model::{ObjectKind, StorePlatform};
 
 /// Where to list from, per platform.
@@ -31,8 +38,22 @@ pub struct Endpoint {
 /// Where the next page is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
+    /// Follow this URL (Shopify's `Link: rel="next"`).
     Url(Url),
+    /// Same `since`, this page number.
+    Page(u32),
+    /// Start again, inclusive, from this time.
+    Seek(Timestamp),
     Done,
+}
+
+/// The newest `updated_at` among `items` (unmappable items are left out).
+fn newest_time(platform: StorePlatform, kind: ObjectKind, items: &[Value]) -> Option<Timestamp> {
+    items
+        .iter()
+        .filter_map(|item| map_record(platform, kind, item).ok())
+        .map(|r| r.updated_at())
+        .max()
 }
 
 /// Whether the platform's REST API lists `kind`.
@@ -126,19 +147,38 @@ impl Endpoint {
                 drop(q);
                 Ok(url)
             }
-            StorePlatform::WooCommerce => {
-                let path = self.api_path.trim_end_matches('/');
-                let mut url = self.url(&format!("{path}/{res}"))?;
-                url.query_pairs_mut()
-                    .append_pair("modified_after", &woo_modified_after(since))
-                    .append_pair("dates_are_gmt", "true")
-                    .append_pair("orderby", "modified")
-                    .append_pair("order", "asc")
-                    .append_pair("per_page", &size)
-                    .append_pair("page", "1");
-                Ok(url)
-            }
-            StorePlatform::Magento => self.magento_page(kind, since, 1),
+            StorePlatform::WooCommerce | StorePlatform::Magento => self.page_url(kind, since, 1),
+        }
+    }
+
+    /// Page `page` (1-based) of an offset-paginated listing (WooCommerce, Magento).
+    pub fn page_url(
+        &self,
+        kind: ObjectKind,
+        since: Timestamp,
+        page: u32,
+    ) -> Result<Url, RestError> {
+        if self.platform == StorePlatform::Magento {
+            return self.magento_page(kind, since, page);
+        }
+        let path = self.api_path.trim_end_matches('/');
+        let mut url = self.url(&format!("{path}/{}", resource(self.platform, kind)))?;
+        url.query_pairs_mut()
+            .append_pair("modified_after", &woo_modified_after(since))
+            .append_pair("dates_are_gmt", "true")
+            .append_pair("orderby", "modified")
+            .append_pair("order", "asc")
+            .append_pair("per_page", &self.page_size().to_string())
+            .append_pair("page", &page.to_string());
+        Ok(url)
+    }
+
+    /// After a full offset page: seek past `since` if the page reached beyond it, else
+    /// take the next offset (a page of nothing but ties).
+    fn seek_or_page(&self, kind: ObjectKind, since: Timestamp, page: u32, items: &[Value]) -> Next {
+        match newest_time(self.platform, kind, items) {
+            Some(newest) if newest > since => Next::Seek(newest),
+            _ => Next::Page(page + 1),
         }
     }
 
@@ -153,23 +193,33 @@ impl Endpoint {
         headers: &HeaderMap,
         body: Value,
     ) -> Result<(Vec<Value>, Next), &'static str> {
-        let link = || {
-            headers
-                .get("link")
-                .and_then(|h| h.to_str().ok())
-                .and_then(|h| link_by_rel(h, "next", url))
-                .map_or(Next::Done, Next::Url)
-        };
         match self.platform {
             StorePlatform::Shopify => {
                 let key = resource(self.platform, kind);
                 let items = take_array(body, Some(key)).ok_or("no item array in the response")?;
-                Ok((items, link()))
+                let next = headers
+                    .get("link")
+                    .and_then(|h| h.to_str().ok())
+                    .and_then(|h| link_by_rel(h, "next", url))
+                    .map_or(Next::Done, Next::Url);
+                Ok((items, next))
             }
             StorePlatform::WooCommerce => {
                 let items = take_array(body, None).ok_or("the response is not an array")?;
-                // An empty page ends the listing even if a link says otherwise.
-                let next = if items.is_empty() { Next::Done } else { link() };
+                let pages = headers
+                    .get("x-wp-totalpages")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u32>().ok());
+                // An empty page, or the last by X-WP-TotalPages (a short page without it).
+                let last = match pages {
+                    Some(pages) => page >= pages,
+                    None => (items.len() as u32) < self.page_size(),
+                };
+                let next = if items.is_empty() || last {
+                    Next::Done
+                } else {
+                    self.seek_or_page(kind, since, page, &items)
+                };
                 Ok((items, next))
             }
             StorePlatform::Magento => {
@@ -182,8 +232,7 @@ impl Endpoint {
                 let next = if magento_done(page, self.page_size(), total) {
                     Next::Done
                 } else {
-                    self.magento_page(kind, since, page + 1)
-                        .map_or(Next::Done, Next::Url)
+                    self.seek_or_page(kind, since, page, &items)
                 };
                 Ok((items, next))
             }
@@ -275,11 +324,34 @@ mod tests {
             .read_page(ObjectKind::Orders, since, &url, 1, &HeaderMap::new(), body)
             .unwrap();
         assert_eq!(items.len(), 1);
-        assert!(matches!(next, Next::Url(u) if u.query().unwrap().ends_with("currentPage%5D=2")));
+        assert_eq!(next, Next::Page(2), "no mappable item: next offset");
+        let item = serde_json::json!({"entity_id": 1, "grand_total": 1, "order_currency_code": "USD",
+            "created_at": "2026-11-20 15:00:00", "updated_at": "2026-11-20 15:00:07"});
+        let body = serde_json::json!({"items": [item.clone()], "total_count": 301});
+        let (_, next) = e
+            .read_page(ObjectKind::Orders, since, &url, 1, &HeaderMap::new(), body)
+            .unwrap();
+        assert_eq!(
+            next,
+            Next::Seek(t("2026-11-20T15:00:07Z")),
+            "past since: seek"
+        );
+        let body = serde_json::json!({"items": [item], "total_count": 1000});
+        let (_, next) = e
+            .read_page(
+                ObjectKind::Orders,
+                t("2026-11-20T15:00:07Z"),
+                &url,
+                2,
+                &HeaderMap::new(),
+                body,
+            )
+            .unwrap();
+        assert_eq!(next, Next::Page(3), "all ties at since: next offset");
     }
 
     #[test]
-    fn shopify_and_woo_follow_the_next_link() {
+    fn shopify_follows_the_next_link_and_woo_ends_on_an_empty_page() {
         let e = endpoint(StorePlatform::Shopify);
         let since = t("2026-11-20T15:00:00Z");
         let url = e.first_page(ObjectKind::Carts, since).unwrap();
