@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use jiff::Timestamp;
+use tracing::Instrument;
 
 use super::cursor::{self, Cursor, kind_name};
 use super::{Lease, Poller, PollerError, RunReport};
@@ -33,7 +34,8 @@ impl Poller {
                 .get(&format!("{name}:count"))
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
-            report += self.backfill_kind(lease, *kind, since, count).await?;
+            let run = self.backfill_kind(lease, *kind, since, count);
+            report += run.instrument(self.span.clone()).await?;
         }
         Ok(report)
     }

@@ -11,6 +11,7 @@ mod common;
 mod cycles;
 mod sim_http;
 mod webhooks;
+mod worker_run;
 
 /// The worker tests' harness: Redis, the HubSpot simulator and in-process workers.
 #[path = "../worker/common.rs"]
