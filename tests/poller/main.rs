@@ -9,6 +9,7 @@ mod backfill;
 mod clients;
 mod common;
 mod cycles;
+mod sim_admin;
 mod sim_http;
 mod webhooks;
 mod worker_run;
