@@ -152,3 +152,50 @@ async fn a_lease_renews_while_held_and_a_released_lease_is_free_at_once() {
     let taken = b.acquire().await.unwrap().unwrap();
     assert!(taken.alive());
 }
+
+#[tokio::test]
+async fn a_poller_whose_lease_is_taken_stops_mid_wait_and_cannot_move_the_cursor() {
+    let redis = RedisServer::start();
+    let store = StoreSimServer::of(StorePlatform::Shopify).await;
+    store.sim.seed(ObjectKind::Orders, 1..=600, ago(60));
+    let q = queue(&redis);
+    let ttl = Duration::from_millis(900);
+    let a = poller(&store, &redis, "pod-a", 250, ttl, None);
+    let lease_a = a.acquire().await.unwrap().unwrap();
+    let start = Cursor::at(ago(120));
+    assert!(
+        q.save_cursor(&lease_a.value(), "orders", &start.to_text(), &[])
+            .await
+            .unwrap()
+    );
+    // The store throttles with a long Retry-After: pod A sits in its back-off…
+    store.sim.set_faults(syncline::sim::store::StoreFaults {
+        burst_429: 1,
+        retry_after: 20.0,
+    });
+    let polling = tokio::spawn(async move { a.poll_once(&lease_a).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // …when the lease is taken from it (as after a partition: the key expired meanwhile).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let lease_key = syncline::queue::QueueKeys::new("shops", "acme").poller();
+    let _: () = redis::cmd("DEL")
+        .arg(&lease_key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let b = poller(&store, &redis, "pod-b", 250, ttl, None);
+    let lease_b = b.acquire().await.unwrap().unwrap();
+    let stopped = Instant::now();
+    let result = tokio::time::timeout(Duration::from_secs(5), polling).await;
+    let result = result
+        .expect("pod A stopped well before its Retry-After ran out")
+        .unwrap();
+    assert!(
+        matches!(result, Err(syncline::poller::PollerError::LeaseLost)),
+        "{result:?}"
+    );
+    assert!(stopped.elapsed() < ttl, "stopped at its next renewal");
+    assert_eq!(cursor(&q, "orders").await, Some(start));
+    assert!(lease_b.alive());
+}
