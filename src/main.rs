@@ -55,66 +55,11 @@ enum SimCommand {
     /// Serve the HubSpot CRM API subset syncline uses (with /_sim/* inspection endpoints).
     Hubspot(HubspotSimArgs),
     /// Serve Shopify's Admin REST API over a mutable data set, with webhooks.
-    Shopify(StoreSimArgs),
+    Shopify(syncline::sim::store::StoreSimArgs),
     /// Serve WooCommerce's REST v3 API over a mutable data set, with webhooks.
-    Woocommerce(StoreSimArgs),
+    Woocommerce(syncline::sim::store::StoreSimArgs),
     /// Serve Magento 2's REST search API over a mutable data set, with webhooks.
-    Magento(StoreSimArgs),
-}
-
-/// Flags of the store simulators (data, faults and webhook knobs are set via /_sim/*).
-#[derive(Args)]
-struct StoreSimArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8091")]
-    listen: SocketAddr,
-    /// Shopify access token or Magento bearer token requests must carry.
-    #[arg(long, env = "SYNCLINE_SIM_STORE_TOKEN", default_value = "store-token")]
-    token: String,
-    /// WooCommerce consumer key and secret (HTTP Basic).
-    #[arg(long, default_value = "ck_test")]
-    consumer_key: String,
-    #[arg(long, env = "SYNCLINE_SIM_CONSUMER_SECRET", default_value = "cs_test")]
-    consumer_secret: String,
-    /// Secret webhooks are signed with (a whsec_… secret for Magento's Standard Webhooks).
-    #[arg(
-        long,
-        env = "SYNCLINE_SIM_WEBHOOK_SECRET",
-        default_value = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ="
-    )]
-    webhook_secret: String,
-    /// Shopify leaky bucket size and drain rate per second (Plus: 400 and 20).
-    #[arg(long, default_value_t = 40)]
-    bucket_size: u32,
-    #[arg(long, default_value_t = 2.0)]
-    leak_per_second: f64,
-}
-
-/// `syncline sim shopify|woocommerce|magento`.
-async fn store_sim(
-    format: LogFormat,
-    args: StoreSimArgs,
-    platform: StorePlatform,
-) -> anyhow::Result<()> {
-    telemetry::init(format);
-    let listen = args.listen;
-    syncline::sim::store::run(listen, args.settings(platform))
-        .await
-        .context("running the store simulator")
-}
-
-impl StoreSimArgs {
-    fn settings(self, platform: StorePlatform) -> syncline::sim::store::StoreSimSettings {
-        syncline::sim::store::StoreSimSettings {
-            token: self.token,
-            consumer_key: self.consumer_key,
-            consumer_secret: self.consumer_secret,
-            webhook_secret: self.webhook_secret,
-            bucket_size: self.bucket_size,
-            leak_per_second: self.leak_per_second,
-            ..syncline::sim::store::StoreSimSettings::new(platform)
-        }
-    }
+    Magento(syncline::sim::store::StoreSimArgs),
 }
 
 #[derive(Args)]
@@ -330,13 +275,22 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sim(SimCommand::Shopify(args)) => {
-            store_sim(cli.log_format, args, StorePlatform::Shopify).await
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::Shopify)
+                .await
+                .context("running the store simulator")
         }
         Command::Sim(SimCommand::Woocommerce(args)) => {
-            store_sim(cli.log_format, args, StorePlatform::WooCommerce).await
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::WooCommerce)
+                .await
+                .context("running the store simulator")
         }
         Command::Sim(SimCommand::Magento(args)) => {
-            store_sim(cli.log_format, args, StorePlatform::Magento).await
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::Magento)
+                .await
+                .context("running the store simulator")
         }
         Command::Sim(SimCommand::Hubspot(args)) => {
             telemetry::init(cli.log_format);

@@ -4,6 +4,7 @@
 //! the platform does and can drop, duplicate, reorder and delay them. `/_sim/*` endpoints
 //! (no auth; test-only) mutate data, inject faults and show counters.
 
+mod cli;
 pub mod data;
 mod http;
 mod magento;
@@ -28,6 +29,7 @@ use sign::{Outgoing, Signer};
 use webhooks::{Emitter, WebhookKnobs};
 
 pub use crate::sim::hubspot::SimError;
+pub use cli::StoreSimArgs;
 pub use http::router;
 
 /// Settings of one store simulator.
