@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod dlq;
 pub mod model;
 pub mod operator;
+pub mod poller;
 pub mod queue;
 pub mod receiver;
 pub mod shutdown;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use syncline::api::duration::parse_duration;
+use syncline::model::StorePlatform;
 use syncline::operator::{self, OperatorConfig, context::Settings, leader::LeaseConfig};
 use syncline::telemetry::{self, LogFormat};
 
@@ -53,6 +54,12 @@ enum Command {
 enum SimCommand {
     /// Serve the HubSpot CRM API subset syncline uses (with /_sim/* inspection endpoints).
     Hubspot(HubspotSimArgs),
+    /// Serve Shopify's Admin REST API over a mutable data set, with webhooks.
+    Shopify(syncline::sim::store::StoreSimArgs),
+    /// Serve WooCommerce's REST v3 API over a mutable data set, with webhooks.
+    Woocommerce(syncline::sim::store::StoreSimArgs),
+    /// Serve Magento 2's REST search API over a mutable data set, with webhooks.
+    Magento(syncline::sim::store::StoreSimArgs),
 }
 
 #[derive(Args)]
@@ -266,6 +273,24 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("running the worker")?;
             Ok(())
+        }
+        Command::Sim(SimCommand::Shopify(args)) => {
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::Shopify)
+                .await
+                .context("running the store simulator")
+        }
+        Command::Sim(SimCommand::Woocommerce(args)) => {
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::WooCommerce)
+                .await
+                .context("running the store simulator")
+        }
+        Command::Sim(SimCommand::Magento(args)) => {
+            telemetry::init(cli.log_format);
+            args.run(StorePlatform::Magento)
+                .await
+                .context("running the store simulator")
         }
         Command::Sim(SimCommand::Hubspot(args)) => {
             telemetry::init(cli.log_format);

@@ -7,6 +7,7 @@ pub mod admin;
 mod consume;
 mod dead;
 mod envelope;
+mod poller;
 mod ratelimit;
 pub use ratelimit::RateBudget;
 mod watermark;
@@ -81,6 +82,27 @@ impl QueueKeys {
     /// The dead-letter stream.
     pub fn dead(&self) -> String {
         format!("{}:dead", self.prefix)
+    }
+
+    /// The poller cursor of one object type, `(updated_at, id)` as text, e.g.
+    /// `sl:{shops/acme}:cursor:orders` (the backfill's own: `cursor:backfill:orders`).
+    pub fn cursor(&self, object: &str) -> String {
+        format!("{}:cursor:{object}", self.prefix)
+    }
+
+    /// The poller lease: `<fencing token>:<holder>`, with a TTL.
+    pub fn poller(&self) -> String {
+        format!("{}:poller", self.prefix)
+    }
+
+    /// The counter fencing tokens are drawn from; it only grows.
+    pub fn poller_fence(&self) -> String {
+        format!("{}:poller:fence", self.prefix)
+    }
+
+    /// The backfill's progress hash.
+    pub fn backfill(&self) -> String {
+        format!("{}:backfill", self.prefix)
     }
 
     /// Set by workers while the CRM refuses their token (401/403), holding HubSpot's
@@ -265,6 +287,8 @@ mod tests {
         assert_eq!(keys.tag(), "{shops/acme}");
         assert_eq!(keys.events(), "sl:{shops/acme}:events");
         assert_eq!(keys.seen("abc"), "sl:{shops/acme}:seen:abc");
+        assert_eq!(keys.cursor("orders"), "sl:{shops/acme}:cursor:orders");
+        assert_eq!(keys.poller(), "sl:{shops/acme}:poller");
     }
 
     #[test]

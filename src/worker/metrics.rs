@@ -118,6 +118,11 @@ impl WorkerMetrics {
     }
 
     /// The Prometheus text exposition of every metric.
+    /// The registry, so roles sharing the pod (the poller) can add their metrics to it.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     pub fn render(&self) -> String {
         crate::telemetry::render(&self.registry)
     }

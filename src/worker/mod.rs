@@ -198,6 +198,13 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
         crate::shutdown::signal().await;
         let _ = stop.send(true);
     });
+    // The reconciliation poller: every worker pod competes for the pipeline's lease.
+    let poller = crate::poller::spawn_for_worker(
+        &config,
+        &handler.consumer,
+        metrics.registry(),
+        stopped.clone(),
+    );
     let ready = Arc::new(AtomicBool::new(false));
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -219,12 +226,15 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
     consume(handler, batch_size, &settings, ready, stopped)
         .instrument(span)
         .await;
+    if let Some(poller) = poller {
+        let _ = poller.await;
+    }
     let _ = server.await;
     Ok(())
 }
 
 /// Waits `d` or until shutdown; answers whether shutdown came.
-async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
+pub(crate) async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
     let slept = tokio::select! {
         _ = tokio::time::sleep(d) => true,
         _ = stopped.wait_for(|s| *s) => false,

@@ -118,6 +118,7 @@ pub mod hubspot;
 pub mod operator;
 pub mod pipelines;
 pub mod redis;
+pub mod stores;
 
 /// Installs the checked-in CRD and waits until it is served.
 pub async fn install_crd(client: &kube::Client) {

@@ -2,6 +2,7 @@
 //! Pure functions over `serde_json::Value`, so 64-bit ids and decimal money survive as text.
 
 pub mod magento;
+pub mod rest;
 pub mod shopify;
 pub mod woocommerce;
 
@@ -63,6 +64,14 @@ pub(crate) fn id_text(value: Option<&Value>) -> Option<String> {
     }
 }
 
+/// Store ids compare as numbers when both are (Shopify's are 64-bit), else as text.
+pub fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<u128>(), b.parse::<u128>()) {
+        (Ok(x), Ok(y)) => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
 pub(crate) fn required_id(obj: &Value, field: &'static str) -> Result<String, MapError> {
     id_text(obj.get(field)).ok_or(MapError::MissingField(field))
 }
@@ -107,7 +116,7 @@ fn is_decimal(s: &str) -> bool {
 
 /// A time as the stores send it: RFC 3339 with an offset (Shopify), or a naive
 /// `YYYY-MM-DD[T ]HH:MM:SS` that is UTC (WooCommerce `*_gmt`, Magento).
-pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
+pub fn parse_time(text: &str) -> Option<Timestamp> {
     if let Ok(t) = text.parse::<Timestamp>() {
         return Some(t);
     }

@@ -1,0 +1,169 @@
+//! WooCommerce REST v3 listings: `GET /wp-json/wc/v3/{orders|customers|products}` with
+//! `modified_after` (exclusive, as WordPress date queries are), `dates_are_gmt`,
+//! `orderby=modified&order=asc`, `per_page` (default 10, at most 100) and `page` (a page past
+//! the end is `[]`), `X-WP-Total`/`X-WP-TotalPages` and a `Link` header with `rel="next"` /
+//! `rel="prev"`; HTTP Basic auth (or `consumer_key`/`consumer_secret` query parameters).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use super::StoreSim;
+use super::data::Lower;
+use super::http::{Shared, admit, bad_request, kind_of, origin, set_header, unauthorized};
+use super::render::render;
+use crate::connectors::store::parse_time;
+
+pub(super) fn routes() -> Router<Arc<StoreSim>> {
+    Router::new().route("/wp-json/wc/v3/{resource}", get(list))
+}
+
+fn error(code: &str, message: &str, status: u16) -> Value {
+    json!({"code": code, "message": message, "data": {"status": status}})
+}
+
+/// Whether the request carries the consumer key and secret.
+fn authorized(sim: &StoreSim, headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
+    let (key, secret) = (&sim.settings.consumer_key, &sim.settings.consumer_secret);
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some(pair) = basic {
+        return pair == format!("{key}:{secret}");
+    }
+    params.get("consumer_key") == Some(key) && params.get("consumer_secret") == Some(secret)
+}
+
+fn number(
+    params: &HashMap<String, String>,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, String> {
+    match params.get(name) {
+        None => Ok(default),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(format!("Invalid parameter(s): {name}")),
+        },
+    }
+}
+
+/// `modified_after`: with `dates_are_gmt=true` a GMT time; the simulated site is UTC, so
+/// both read alike.
+fn after(params: &HashMap<String, String>) -> Result<Lower, String> {
+    match params.get("modified_after") {
+        None => Ok(Lower::All),
+        Some(v) => parse_time(v)
+            .map(Lower::After)
+            .ok_or_else(|| "Invalid parameter(s): modified_after".into()),
+    }
+}
+
+async fn list(
+    State(sim): Shared,
+    Path(resource): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(r) = admit(&sim, || {
+        error("too_many_requests", "Too many requests.", 429)
+    }) {
+        return r;
+    }
+    if !authorized(&sim, &headers, &params) {
+        let body = error(
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot list resources.",
+            401,
+        );
+        return unauthorized(&sim, body);
+    }
+    let Some(kind) = kind_of(&resource).filter(|_| !resource.ends_with(".json")) else {
+        let body = error(
+            "rest_no_route",
+            "No route was found matching the URL and request method.",
+            404,
+        );
+        return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+    };
+    let parsed = (|| {
+        Ok::<_, String>((
+            after(&params)?,
+            number(&params, "per_page", 10, 100)?,
+            number(&params, "page", 1, usize::MAX)?,
+        ))
+    })();
+    let (lower, per_page, page) = match parsed {
+        Ok(p) => p,
+        Err(e) => return bad_request(&sim, error("rest_invalid_param", &e, 400)),
+    };
+    let upper = params
+        .get("modified_before")
+        .and_then(|v| parse_time(v))
+        .map(|t: Timestamp| t - jiff::SignedDuration::from_millis(1));
+    let offset = (page - 1).saturating_mul(per_page);
+    let (objects, total) = sim.data().list(kind, lower, upper, offset, per_page);
+    let pages = total.div_ceil(per_page);
+    let items: Vec<Value> = objects
+        .iter()
+        .map(|o| render(sim.settings.platform, o))
+        .collect();
+    let mut response = axum::Json(items).into_response();
+    let h = response.headers_mut();
+    set_header(h, "x-wp-total", &total.to_string());
+    set_header(h, "x-wp-totalpages", &pages.to_string());
+    let link = |p: usize, rel: &str| {
+        let mut query: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "page" && !k.starts_with("consumer_"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        query.sort();
+        query.push(("page".into(), p.to_string()));
+        let query: Vec<String> = query
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
+        format!(
+            "<{}/wp-json/wc/v3/{resource}?{}>; rel=\"{rel}\"",
+            origin(&headers),
+            query.join("&")
+        )
+    };
+    let mut links = Vec::new();
+    if page > 1 && page <= pages + 1 {
+        links.push(link(page - 1, "prev"));
+    }
+    if page < pages {
+        links.push(link(page + 1, "next"));
+    }
+    if !links.is_empty() {
+        set_header(h, "link", &links.join(", "));
+    }
+    response
+}
+
+/// Percent-encodes a query value (times carry `:` and `+`).
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
