@@ -308,3 +308,60 @@ async fn workers_scale_from_queue_lag() {
     })
     .await;
 }
+
+/// What the poller records in Redis reaches status: `lastPollTime` after each cycle, and
+/// the backfill's progress, complete once every object type is done.
+#[tokio::test]
+async fn poll_time_and_backfill_progress_reach_status() {
+    let s = scene("op-poll", |p| {
+        p.spec.polling.backfill_since = Some("2026-01-01T00:00:00Z".into());
+        p.spec.objects = vec![
+            syncline::api::ObjectKind::Orders,
+            syncline::api::ObjectKind::Customers,
+        ];
+    })
+    .await;
+    let (pipelines, redis) = (&s.pipelines, &s.redis);
+    redis.cli(&["SET", "sl:{shops/shop}:poller:last", "2026-11-23T10:00:00Z"]);
+    let backfill = "sl:{shops/shop}:backfill";
+    redis.cli(&[
+        "HSET",
+        backfill,
+        "orders:count",
+        "1200",
+        "customers:count",
+        "40",
+    ]);
+    let status = eventually(30, "lastPollTime and backfill progress", || async {
+        let st = pipelines.get("shop").await.ok()?.status?;
+        (st.last_poll_time.is_some() && st.backfill.as_ref()?.imported == 1240).then_some(st)
+    })
+    .await;
+    assert_eq!(
+        status.last_poll_time.unwrap().0.to_string(),
+        "2026-11-23T10:00:00Z"
+    );
+    assert!(!status.backfill.unwrap().complete);
+    redis.cli(&[
+        "HSET",
+        backfill,
+        "orders:done",
+        "1",
+        "orders:finishedAt",
+        "2026-11-23T10:01:00Z",
+        "customers:done",
+        "1",
+        "customers:finishedAt",
+        "2026-11-23T10:02:00Z",
+    ]);
+    let done = eventually(30, "backfill complete", || async {
+        let b = pipelines.get("shop").await.ok()?.status?.backfill?;
+        b.complete.then_some(b)
+    })
+    .await;
+    assert_eq!(done.completed_objects, vec!["orders", "customers"]);
+    assert_eq!(
+        done.finished_at.unwrap().0.to_string(),
+        "2026-11-23T10:02:00Z"
+    );
+}

@@ -40,6 +40,10 @@ pub struct SyncPipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_poll_time: Option<Time>,
 
+    /// Progress of the one-off history import from `spec.polling.backfillSince`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfill: Option<BackfillStatus>,
+
     /// The last dead-letter replay requested with the annotation
     /// `syncline.dev/replay-dead-letters`; a token recorded here is never replayed again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,7 +69,8 @@ pub struct WorkersStatus {
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStatus {
-    /// Events enqueued but not yet delivered to a worker.
+    /// Events in the queue: waiting for a worker or being worked on (acked events are
+    /// removed). The Lag column.
     #[serde(default)]
     pub lag: i64,
     /// Events delivered to a worker and not yet acknowledged.
@@ -81,6 +86,24 @@ pub struct QueueStatus {
     /// costs the API server no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampled_at: Option<Time>,
+}
+
+/// How far the history import has come.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BackfillStatus {
+    /// Records enqueued so far, over every object type.
+    #[serde(default)]
+    pub imported: i64,
+    /// Object types whose history is fully imported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub completed_objects: Vec<String>,
+    /// Whether every object type is done.
+    #[serde(default)]
+    pub complete: bool,
+    /// When the last object type finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
 }
 
 /// A dead-letter replay the operator carried out for an annotation token.

@@ -218,6 +218,12 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         webhook_url: Some(resources::webhook_url(p)?),
         queue,
         scaling,
+        backfill_objects: p
+            .spec
+            .polling
+            .backfill_since
+            .is_some()
+            .then(|| crate::poller::backfilled_objects(&p.spec)),
         queue_write_every: ctx.settings.queue_sample_interval,
         replay,
     };

@@ -91,6 +91,8 @@ pub struct Observed {
     pub queue_write_every: Duration,
     /// A dead-letter replay carried out this reconcile.
     pub replay: Option<DeadLetterReplayStatus>,
+    /// The object types a backfill imports (`None` without `spec.polling.backfillSince`).
+    pub backfill_objects: Option<Vec<String>>,
 }
 
 struct Cond {
@@ -388,8 +390,18 @@ pub fn compute(
         webhook_url: o.webhook_url.clone(),
         workers,
         queue: queue_status(stored_queue, o.queue.as_ref(), &now, o.queue_write_every),
-        // Owned by the poller; carried over untouched.
-        last_poll_time: current.and_then(|s| s.last_poll_time.clone()),
+        last_poll_time: progress::last_poll_time(
+            o.queue.as_ref(),
+            current.and_then(|s| s.last_poll_time.as_ref()),
+        ),
+        backfill: progress::backfill_status(
+            o.backfill_objects.as_deref(),
+            o.queue.as_ref(),
+            current.and_then(|s| s.backfill.as_ref()),
+            stored_queue.and_then(|q| q.sampled_at.as_ref()),
+            &now,
+            o.queue_write_every,
+        ),
         dead_letter_replay: o
             .replay
             .clone()
@@ -426,6 +438,8 @@ pub fn transitions(
         .cloned()
         .collect()
 }
+
+mod progress;
 
 #[cfg(test)]
 mod tests;

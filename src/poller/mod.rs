@@ -24,6 +24,19 @@ use crate::connectors::store::rest::{RestError, StoreClient, supports};
 use crate::model::ObjectKind;
 use crate::queue::{EnqueueOutcome, Queue, QueueError};
 use cursor::{Cursor, envelope, item_cursor, kind_name};
+
+/// The object types a backfill of `spec` imports, by the names its progress uses (what the
+/// operator reports in `status.backfill`); empty without `spec.polling.backfillSince`.
+pub fn backfilled_objects(spec: &crate::api::SyncPipelineSpec) -> Vec<String> {
+    if spec.polling.backfill_since.is_none() {
+        return Vec::new();
+    }
+    spec.objects
+        .iter()
+        .filter(|k| supports(spec.store.platform, **k))
+        .map(|k| kind_name(*k).to_string())
+        .collect()
+}
 pub use lease::Lease;
 pub use metrics::PollerMetrics;
 pub use setup::{settings, spawn_for_worker, store_client};
@@ -299,12 +312,17 @@ impl Poller {
                 _ = stopped.wait_for(|s| *s) => return,
             };
             match result {
-                Ok(r) => tracing::info!(
-                    pages = r.pages,
-                    objects = r.objects,
-                    enqueued = r.enqueued,
-                    "poll cycle done"
-                ),
+                Ok(r) => {
+                    tracing::info!(
+                        pages = r.pages,
+                        objects = r.objects,
+                        enqueued = r.enqueued,
+                        "poll cycle done"
+                    );
+                    if let Err(e) = self.queue.record_poll(jiff::Timestamp::now()).await {
+                        tracing::warn!(error = %e, "could not record the poll time");
+                    }
+                }
                 Err(PollerError::LeaseLost) => {
                     tracing::warn!("poller lease lost mid-cycle; cursor left where it was");
                     return;

@@ -65,6 +65,10 @@ pub struct QueueSample {
     pub retries: u64,
     /// HubSpot's message while workers find the pipeline's token refused (401/403).
     pub crm_unauthorized: Option<String>,
+    /// When the poller last finished a cycle (RFC 3339), if it ever did.
+    pub last_poll: Option<String>,
+    /// The backfill's progress fields (`<object>:count`, `:done`, `:finishedAt`).
+    pub backfill: std::collections::BTreeMap<String, String>,
 }
 
 /// The sampled replies, in the order `sample` queues the commands.
@@ -74,6 +78,8 @@ type SampleReply = (
     redis::RedisResult<u64>,
     redis::RedisResult<u64>,
     redis::RedisResult<Option<String>>,
+    redis::RedisResult<Option<String>>,
+    redis::RedisResult<std::collections::BTreeMap<String, String>>,
 );
 
 /// Reads a pipeline's queue figures and the workers' CRM-refusal flag in one MULTI round
@@ -98,8 +104,12 @@ pub async fn sample(
         .cmd("ZCARD")
         .arg(keys.retry())
         .cmd("GET")
-        .arg(keys.crm_unauthorized());
-    let (lag, pending, dead, retries, crm): SampleReply =
+        .arg(keys.crm_unauthorized())
+        .cmd("GET")
+        .arg(keys.last_poll())
+        .cmd("HGETALL")
+        .arg(keys.backfill());
+    let (lag, pending, dead, retries, crm, last_poll, backfill): SampleReply =
         tokio::time::timeout(timeout, pipe.query_async(&mut conn))
             .await
             .map_err(|_| AdminError::Timeout(timeout))?
@@ -116,6 +126,8 @@ pub async fn sample(
         dead_letters: dead.map_err(redis_err)?,
         retries: retries.map_err(redis_err)?,
         crm_unauthorized: crm.map_err(redis_err)?.filter(|m| !m.is_empty()),
+        last_poll: last_poll.map_err(redis_err)?,
+        backfill: backfill.map_err(redis_err)?,
     })
 }
 

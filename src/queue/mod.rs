@@ -105,6 +105,11 @@ impl QueueKeys {
         format!("{}:backfill", self.prefix)
     }
 
+    /// When the poller last finished a cycle (RFC 3339), for `status.lastPollTime`.
+    pub fn last_poll(&self) -> String {
+        format!("{}:poller:last", self.prefix)
+    }
+
     /// Set by workers while the CRM refuses their token (401/403), holding HubSpot's
     /// message; the operator turns it into the `CrmUnauthorized` condition.
     pub fn crm_unauthorized(&self) -> String {

@@ -112,4 +112,16 @@ impl Queue {
         all.arg(self.keys.backfill());
         self.bounded(all.query_async(&mut conn)).await
     }
+
+    /// Records that a poll cycle finished at `at`, for the operator's `status.lastPollTime`.
+    pub async fn record_poll(&self, at: jiff::Timestamp) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        self.bounded(
+            redis::cmd("SET")
+                .arg(self.keys.last_poll())
+                .arg(at.to_string())
+                .query_async::<()>(&mut conn),
+        )
+        .await
+    }
 }

@@ -33,6 +33,7 @@ fn healthy() -> Observed {
         },
         queue_write_every: Duration::from_secs(30),
         replay: None,
+        backfill_objects: None,
     }
 }
 
@@ -42,7 +43,7 @@ fn sample(lag: u64) -> QueueSample {
         pending: 2,
         dead_letters: 1,
         retries: 0,
-        crm_unauthorized: None,
+        ..QueueSample::default()
     }
 }
 
