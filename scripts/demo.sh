@@ -7,8 +7,10 @@
 #      containers, so the demo runs the pods' commands itself), taking a signed Shopify
 #      webhook into the Redis stream, refusing a forgery and a duplicate;
 #   5. the worker writing it into the HubSpot simulator (`syncline sim hubspot`, the
-#      documented API over real HTTP) as a contact, a deal and a line item; a customer the
-#      CRM refuses becomes a dead letter that `syncline dlq list` shows;
+#      documented API over real HTTP) as a contact, a deal and a line item, while its
+#      poller imports the store's history (`syncline sim shopify`, the Admin REST API) and
+#      catches an order update whose webhook the store dropped; a customer the CRM
+#      refuses becomes a dead letter that `syncline dlq list` shows;
 #   6. pausing the pipeline.
 # Everything is torn down at the end.
 set -euo pipefail
@@ -75,9 +77,22 @@ $syncline sim hubspot --listen "127.0.0.1:$crm_port" --token "$crm_token" --requ
 pids+=($!)
 wait_for 20 "HubSpot simulator" curl -sf "http://127.0.0.1:$crm_port/_sim/stats"
 
-say "applying a Shopify pipeline and its Secret (examples/valid/shopify.yaml, Redis on :$redis_port, CRM on :$crm_port)"
+say "syncline sim shopify: the store (Admin REST API), with 40 orders of history from March"
+store_port=$(free_port)
+store_token=$(sed -n 's/^  storeToken: //p' examples/valid/shopify.yaml)
+$syncline sim shopify --listen "127.0.0.1:$store_port" --token "$store_token" \
+  --webhook-secret "$(sed -n 's/^  webhookSecret: //p' examples/valid/shopify.yaml)" \
+  --bucket-size 400 --leak-per-second 20 >"$dir/store.log" 2>&1 &
+pids+=($!)
+wait_for 20 "Shopify simulator" curl -sf "http://127.0.0.1:$store_port/_sim/stats"
+curl -sf -X POST "http://127.0.0.1:$store_port/_sim/seed/orders" -H 'Content-Type: application/json' \
+  -d '{"count": 40, "updatedAt": "2026-03-01T00:00:00Z", "stepMs": 3600000}' >/dev/null
+
+say "applying a Shopify pipeline and its Secret (examples/valid/shopify.yaml; Redis :$redis_port, store :$store_port, CRM :$crm_port, polling every 10s)"
 sed -e "s#redis://redis.syncline-system:6379#redis://127.0.0.1:$redis_port#" \
   -e "s#^    platform: hubspot\$#    platform: hubspot\n    url: http://127.0.0.1:$crm_port#" \
+  -e "s#url: https://acme.myshopify.com#url: http://127.0.0.1:$store_port#" \
+  -e "s#interval: 5m#interval: 10s#" \
   examples/valid/shopify.yaml >"$dir/shopify.yaml"
 k apply -n shops -f "$dir/shopify.yaml"
 wait_for 90 "Ready=True" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get sp acme-shopify -n shops \
@@ -117,21 +132,43 @@ echo "  stream $stream holds $(redis-cli -p "$redis_port" XLEN "$stream") entry:
 redis-cli -p "$redis_port" XRANGE "$stream" - + | grep -A1 -E '^(delivery_id|platform|topic|object_kind|object_id|updated_at)$' \
   | grep -v -- '--' | paste - - | sed 's/^/    /'
 
-say "the worker, from the same rendered config: stream -> HubSpot (simulator)"
+say "the worker, from the same rendered config: stream -> HubSpot (simulator); its poller reads the store"
 worker_port=$(free_port)
 $syncline worker -f "$dir/pipeline.yaml" --secrets "$dir/secret.yaml" --listen "127.0.0.1:$worker_port" \
   >"$dir/worker.log" 2>&1 &
 pids+=($!)
 wait_for 30 "the deal in the CRM" bash -c "curl -sf http://127.0.0.1:$crm_port/_sim/objects/deals | grep -q syncline_order_key"
 wait_for 10 "an empty stream" bash -c "[ \"\$(redis-cli -p $redis_port XLEN '$stream')\" = 0 ]"
+echo "  the webhook's order in the CRM:"
 for kind in contacts deals line_items; do
   printf '  %-10s %s\n' "$kind" "$(curl -s "http://127.0.0.1:$crm_port/_sim/objects/$kind" | python3 -c '
 import json, sys
 for o in json.load(sys.stdin)["results"]:
     p = o["properties"]
+    if not any(v in ("jon@example.com",) or "820982911946154508" in v for v in p.values()):
+        continue
     print(", ".join(f"{k}={p[k]}" for k in sorted(p) if not k.startswith("hs_") and k not in ("createdate", "lastmodifieddate")))')"
 done
 echo "  stream length now $(redis-cli -p "$redis_port" XLEN "$stream") (acked entries are removed)"
+
+deals() { curl -s "http://127.0.0.1:$crm_port/_sim/objects/deals" | python3 -c "$1"; }
+count_deals='import json,sys; print(len(json.load(sys.stdin)["results"]))'
+amount_of_5='import json,sys; print(next((o["properties"]["amount"] for o in json.load(sys.stdin)["results"] if o["properties"].get("syncline_order_key","").endswith(":5")), "none"))'
+wait_for 60 "the backfill in the CRM" bash -c "[ \"\$(curl -s http://127.0.0.1:$crm_port/_sim/objects/deals | python3 -c '$count_deals')\" = 41 ]"
+wait_for 30 "status.backfill complete" bash -c "'$bin/kubectl' --kubeconfig '$kubeconfig' get sp acme-shopify -n shops \
+  -o jsonpath='{.status.backfill.complete}' | grep -qx true"
+echo "  the poller imported the store's history (backfillSince 2026-01-01): $(deals "$count_deals") deals in the CRM"
+echo "  status.backfill: $(k get sp acme-shopify -n shops -o jsonpath='{.status.backfill}')"
+echo "  status.lastPollTime: $(k get sp acme-shopify -n shops -o jsonpath='{.status.lastPollTime}')"
+
+before=$(deals "$amount_of_5")
+curl -sf -X POST "http://127.0.0.1:$store_port/_sim/webhooks" -H 'Content-Type: application/json' \
+  -d "{\"url\": \"http://127.0.0.1:$receiver_port\", \"drop\": 1.0}" >/dev/null
+curl -sf -X POST "http://127.0.0.1:$store_port/_sim/objects/orders" -H 'Content-Type: application/json' \
+  -d '{"ids": [5]}' >/dev/null
+echo "  order 5 updated in the store; its webhook was dropped (deal amount still $before)"
+wait_for 60 "the poll to catch order 5" bash -c "[ \"\$(curl -s http://127.0.0.1:$crm_port/_sim/objects/deals | python3 -c '$amount_of_5')\" != '$before' ]"
+echo "  the next poll caught it: deal amount $before -> $(deals "$amount_of_5")"
 
 customer='{"id":7,"email":"not-an-email","first_name":"No","last_name":"Mail","created_at":"2026-11-20T10:00:00-05:00","updated_at":"2026-11-20T10:05:00-05:00"}'
 sig=$(printf '%s' "$customer" | openssl dgst -sha256 -hmac "$secret" -binary | base64)
@@ -153,8 +190,7 @@ k get syncpipelines -n shops
 k get deploy -n shops
 k get sp acme-shopify -n shops -o jsonpath='{range .status.conditions[?(@.type=="Ready")]}{.type}{"="}{.status}{" ("}{.reason}{"): "}{.message}{"\n"}{end}'
 
-[ "$(curl -s "http://127.0.0.1:$crm_port/_sim/objects/deals" | grep -o '"syncline_order_key"' | wc -l)" = 1 ] \
-  || { echo "expected exactly one deal in the CRM"; failed=1; }
+[ "$(deals "$count_deals")" = 41 ] || { echo "expected exactly 41 deals in the CRM"; failed=1; }
 [ "$(redis-cli -p "$redis_port" XLEN "$stream")" = 0 ] || { echo "expected an empty stream"; failed=1; }
 [ "$failed" -eq 0 ] || { echo "the demo saw something wrong (above)"; exit 1; }
 say "demo finished; everything torn down"
