@@ -1,0 +1,19 @@
+{{/* Labels every object of the chart carries. */}}
+{{- define "syncline.labels" -}}
+app.kubernetes.io/name: syncline
+app.kubernetes.io/component: operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* What the Deployment selects: stable across upgrades. */}}
+{{- define "syncline.selector" -}}
+app.kubernetes.io/name: syncline
+app.kubernetes.io/component: operator
+{{- end -}}
+
+{{- define "syncline.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
