@@ -42,6 +42,9 @@ enum Command {
     Receiver(ReceiverArgs),
     /// Consume one pipeline's queue and write the records to the CRM.
     Worker(WorkerArgs),
+    /// Every role of one pipeline in one process (receiver, worker, poller), without
+    /// Kubernetes: local development, demos, small shops.
+    Run(RunArgs),
     /// Inspect, replay or purge one pipeline's dead letters.
     #[command(subcommand)]
     Dlq(syncline::dlq::DlqCommand),
@@ -170,6 +173,18 @@ struct WorkerArgs {
 }
 
 #[derive(Args)]
+struct RunArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Address of the webhook receiver.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    listen: SocketAddr,
+    /// Address of the worker's /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    worker_listen: SocketAddr,
+}
+
+#[derive(Args)]
 struct OperatorArgs {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8081", env = "SYNCLINE_OPERATOR_LISTEN")]
@@ -256,6 +271,33 @@ async fn main() -> anyhow::Result<()> {
             syncline::receiver::run(config, settings)
                 .await
                 .context("running the receiver")?;
+            Ok(())
+        }
+        Command::Run(args) => {
+            telemetry::init(cli.log_format);
+            let config = args.pipeline.load()?;
+            let receiver = syncline::receiver::ReceiverSettings {
+                listen: args.listen,
+                ..Default::default()
+            };
+            let worker = syncline::worker::WorkerSettings {
+                listen: args.worker_listen,
+                ..Default::default()
+            };
+            // Both stop on the same SIGTERM/Ctrl-C (the worker finishes its batch first);
+            // either failing stops the process.
+            tokio::try_join!(
+                async {
+                    syncline::receiver::run(config.clone(), receiver)
+                        .await
+                        .context("running the receiver")
+                },
+                async {
+                    syncline::worker::run(config.clone(), worker)
+                        .await
+                        .context("running the worker")
+                }
+            )?;
             Ok(())
         }
         Command::Worker(args) => {

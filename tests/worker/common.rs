@@ -238,3 +238,23 @@ pub fn stamp(minute: u32) -> String {
 pub fn deal_key(id: u64) -> String {
     format!("shopify:acme.myshopify.com:{id}")
 }
+
+/// Sends SIGTERM to `child` and waits (at most 30 s) for it to exit.
+pub async fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(30),
+            "no exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

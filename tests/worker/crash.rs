@@ -138,22 +138,7 @@ async fn sigterm_finishes_the_batch_in_hand_then_exits() {
         .cli(&["XPENDING", "sl:{shops/acme}:events", "workers"]);
     assert_ne!(pending.lines().next().unwrap().trim(), "0", "not mid-batch");
 
-    let term = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let stopped = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(30),
-            "no exit after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = terminate(&mut child).await;
     assert!(status.success(), "{status:?}");
     let pending = h
         .redis

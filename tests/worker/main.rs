@@ -11,3 +11,4 @@ mod dead_letters;
 mod exactly_once;
 mod queue;
 mod rate_limit;
+mod run;
