@@ -1,4 +1,5 @@
-//! One rustls crypto provider for the whole process.
+//! One rustls crypto provider for the whole process: HTTPS to the CRM and stores, and
+//! `rediss://` to Redis (verified against the system roots, or `SSL_CERT_FILE`).
 //!
 //! kube's client is built on ring; reqwest is built without a provider of its own
 //! (`rustls-no-provider`) so that only one is compiled in. With no provider compiled in by

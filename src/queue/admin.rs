@@ -27,6 +27,7 @@ async fn connect(
     url: &str,
     timeout: Duration,
 ) -> Result<redis::aio::MultiplexedConnection, AdminError> {
+    crate::tls::ensure_crypto_provider();
     let client =
         redis::Client::open(url).map_err(|e| AdminError::InvalidUrl(e.category().to_string()))?;
     let config = redis::AsyncConnectionConfig::new()

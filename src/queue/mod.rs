@@ -201,6 +201,8 @@ impl Queue {
     /// Prepares a client without connecting, so a receiver can start (and report not
     /// ready) while Redis is still down. Must be called inside a Tokio runtime.
     pub fn new(url: &str, keys: QueueKeys, settings: QueueSettings) -> Result<Self, QueueError> {
+        // `rediss://` verifies the server against the system roots (or SSL_CERT_FILE).
+        crate::tls::ensure_crypto_provider();
         let client = redis::Client::open(url).map_err(QueueError::InvalidUrl)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.deadline))

@@ -12,3 +12,4 @@ mod exactly_once;
 mod queue;
 mod rate_limit;
 mod run;
+mod tls;
