@@ -24,6 +24,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "storeConsumerSecret",
     "crmToken",
     "redisUrl",
+    "redisCaCert",
 ];
 
 /// Why a pipeline's inputs could not be loaded. Messages name files and keys, never values.
@@ -110,6 +111,16 @@ impl PipelineConfig {
             .get("redisUrl")
             .map(str::to_owned)
             .unwrap_or_else(|| self.pipeline.spec.redis.url.clone())
+    }
+
+    /// Queue settings for this pipeline's Redis: the Secret's `redisCaCert` (PEM) is the CA
+    /// a `rediss://` server is verified against, when it is not a public one.
+    pub fn queue_settings(&self, deadline: std::time::Duration) -> crate::queue::QueueSettings {
+        crate::queue::QueueSettings {
+            deadline,
+            tls_ca: self.secrets.get("redisCaCert").map(str::to_owned),
+            ..crate::queue::QueueSettings::default()
+        }
     }
 }
 

@@ -15,9 +15,7 @@ use serde::Serialize;
 
 use crate::api::duration::parse_duration;
 use crate::config::{self, ConfigError};
-use crate::queue::{
-    DeadLetterFilter, Entry, Queue, QueueError, QueueKeys, QueueSettings, dead_letter_count,
-};
+use crate::queue::{DeadLetterFilter, Entry, Queue, QueueError, QueueKeys, dead_letter_count};
 
 /// The `syncline dlq` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -160,10 +158,7 @@ pub async fn run(
     let cfg = config::load(&target.file, target.secrets.as_deref(), env)?;
     let pipeline = cfg.qualified_name();
     let (ns, name) = pipeline.split_once('/').unwrap_or(("default", &pipeline));
-    let settings = QueueSettings {
-        deadline: target.redis_timeout,
-        ..QueueSettings::default()
-    };
+    let settings = cfg.queue_settings(target.redis_timeout);
     let failed = |source| DlqError::Queue {
         pipeline: pipeline.clone(),
         source,

@@ -119,7 +119,9 @@ async fn sample_reads_figures_and_the_crm_flag_in_one_go() {
     let keys = QueueKeys::new("shops", "acme");
     let timeout = Duration::from_secs(2);
     // Nothing yet: no stream, no group, no flag.
-    let empty = admin::sample(&redis.url(), &keys, timeout).await.unwrap();
+    let empty = admin::sample(&admin::RedisTarget::plain(redis.url()), &keys, timeout)
+        .await
+        .unwrap();
     assert_eq!(empty, admin::QueueSample::default());
 
     let q = queue(&redis);
@@ -130,12 +132,14 @@ async fn sample_reads_figures_and_the_crm_flag_in_one_go() {
     assert_eq!(read.unwrap().len(), 3);
     redis.cli(&["ZADD", &keys.retry(), "1", "x"]);
     redis.cli(&["SET", &keys.crm_unauthorized(), "expired token", "EX", "60"]);
-    let s = admin::sample(&redis.url(), &keys, timeout).await.unwrap();
+    let s = admin::sample(&admin::RedisTarget::plain(redis.url()), &keys, timeout)
+        .await
+        .unwrap();
     assert_eq!((s.lag, s.pending, s.dead_letters, s.retries), (4, 3, 0, 1));
     assert_eq!(s.crm_unauthorized.as_deref(), Some("expired token"));
 
     redis.stop();
-    let err = admin::sample(&redis.url(), &keys, timeout)
+    let err = admin::sample(&admin::RedisTarget::plain(redis.url()), &keys, timeout)
         .await
         .unwrap_err();
     assert!(!err.to_string().contains("127.0.0.1"), "{err}");

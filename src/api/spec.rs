@@ -82,7 +82,8 @@ pub struct SyncPipelineSpec {
 
     /// The Secret (in the pipeline's namespace) holding the credentials: webhookSecret,
     /// webhookSecretPrevious (optional, for rotation), storeToken or
-    /// storeConsumerKey/storeConsumerSecret, crmToken, and redisUrl (optional).
+    /// storeConsumerKey/storeConsumerSecret, crmToken, redisUrl (optional) and redisCaCert
+    /// (optional: the PEM CA of a privately signed rediss:// server).
     pub secret_ref: SecretRef,
 
     /// Which kinds of record to sync. Defaults to customers, orders and products; carts

@@ -14,7 +14,7 @@ use kube::{Resource, ResourceExt};
 use tracing::{info, warn};
 
 use super::context::Context;
-use super::reconcile::{ReconcileError, redis_url};
+use super::reconcile::{ReconcileError, redis_target};
 use crate::api::{DeletionPolicy, SyncPipeline};
 use crate::queue::admin;
 
@@ -43,8 +43,8 @@ pub async fn cleanup(p: &SyncPipeline, ctx: &Context) -> Result<Action, Reconcil
             .await
             .ok()
             .flatten();
-    let url = redis_url(p, secret.as_ref());
-    match admin::delete_pipeline_keys(&url, &ns, &name, ctx.settings.redis_timeout).await {
+    let target = redis_target(p, secret.as_ref());
+    match admin::delete_pipeline_keys(&target, &ns, &name, ctx.settings.redis_timeout).await {
         Ok(n) => {
             info!(keys = n, "deletionPolicy Delete: Redis keys removed");
             event(

@@ -126,14 +126,20 @@ async fn resolve_secret(
     })
 }
 
-/// The Redis URL: the Secret's redisUrl (which may carry a password) over spec.redis.url.
-pub(crate) fn redis_url(p: &SyncPipeline, secret: Option<&Secret>) -> String {
-    secret
-        .and_then(|s| s.data.as_ref())
-        .and_then(|d| d.get(keys::REDIS_URL))
-        .and_then(|v| String::from_utf8(v.0.clone()).ok())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| p.spec.redis.url.clone())
+/// The pipeline's Redis: the Secret's redisUrl (which may carry a password) over
+/// spec.redis.url, and the Secret's redisCaCert for a privately signed `rediss://` server.
+pub(crate) fn redis_target(p: &SyncPipeline, secret: Option<&Secret>) -> admin::RedisTarget {
+    let value = |key: &str| {
+        secret
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.get(key))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+            .filter(|v| !v.is_empty())
+    };
+    admin::RedisTarget {
+        url: value(keys::REDIS_URL).unwrap_or_else(|| p.spec.redis.url.clone()),
+        tls_ca: value(keys::REDIS_CA_CERT),
+    }
 }
 
 async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, ReconcileError> {
@@ -259,17 +265,19 @@ async fn observe_redis(
     Option<String>,
     Option<crate::api::DeadLetterReplayStatus>,
 ) {
-    let url = redis_url(p, Some(secret));
+    let target = redis_target(p, Some(secret));
     let keys = crate::queue::QueueKeys::new(&p.namespace().unwrap_or_default(), &p.name_any());
     let timeout = ctx.settings.redis_timeout;
-    let sample = match admin::sample(&url, &keys, timeout).await {
+    let sample = match admin::sample(&target, &keys, timeout).await {
         Ok(sample) => sample,
         Err(e) => return (None, Some(e.to_string()), None),
     };
-    let replay = super::replay::replay_if_requested(p, ctx, &url).await;
+    let replay = super::replay::replay_if_requested(p, ctx, &target).await;
     // A replay moved entries between streams: report the figures after it.
     let mut sample = match replay {
-        Some(_) => admin::sample(&url, &keys, timeout).await.unwrap_or(sample),
+        Some(_) => admin::sample(&target, &keys, timeout)
+            .await
+            .unwrap_or(sample),
         None => sample,
     };
     let values: Vec<String> = secret

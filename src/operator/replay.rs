@@ -36,7 +36,7 @@ pub fn token_to_replay(
 pub async fn replay_if_requested(
     p: &SyncPipeline,
     ctx: &Context,
-    redis_url: &str,
+    redis: &admin::RedisTarget,
 ) -> Option<DeadLetterReplayStatus> {
     let ns = p.namespace().unwrap_or_default();
     let name = p.name_any();
@@ -52,7 +52,7 @@ pub async fn replay_if_requested(
         ctx.replayed_token(&key).as_deref(),
     )?;
     let keys = QueueKeys::new(&ns, &name);
-    match admin::replay_dead_letters(redis_url, &keys, ctx.settings.redis_timeout).await {
+    match admin::replay_dead_letters(redis, &keys, ctx.settings.redis_timeout).await {
         Ok(n) => {
             // Remembered before status is written: even if that write fails, this process
             // will not replay the token again.

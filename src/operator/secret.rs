@@ -17,6 +17,7 @@ pub mod keys {
     pub const STORE_CONSUMER_SECRET: &str = "storeConsumerSecret";
     pub const CRM_TOKEN: &str = "crmToken";
     pub const REDIS_URL: &str = "redisUrl";
+    pub const REDIS_CA_CERT: &str = "redisCaCert";
 }
 
 /// One Secret key a container reads, and whether the pipeline cannot run without it.
@@ -58,6 +59,7 @@ pub fn receiver_keys(spec: &SyncPipelineSpec) -> Vec<SecretKey> {
         out.push(optional(keys::WEBHOOK_SECRET_PREVIOUS));
     }
     out.push(optional(keys::REDIS_URL));
+    out.push(optional(keys::REDIS_CA_CERT));
     out
 }
 
@@ -74,6 +76,7 @@ pub fn worker_keys(spec: &SyncPipelineSpec) -> Vec<SecretKey> {
     };
     out.push(required(keys::CRM_TOKEN));
     out.push(optional(keys::REDIS_URL));
+    out.push(optional(keys::REDIS_CA_CERT));
     out
 }
 

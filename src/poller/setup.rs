@@ -87,7 +87,7 @@ impl Poller {
         let queue = Queue::new(
             &config.redis_url(),
             QueueKeys::new(ns, short),
-            QueueSettings::default(),
+            config.queue_settings(QueueSettings::default().deadline),
         )?;
         let metrics = PollerMetrics::new(registry)?;
         let spec = &config.pipeline.spec;

@@ -23,13 +23,39 @@ fn redis_err(e: redis::RedisError) -> AdminError {
     AdminError::Redis(e.to_string())
 }
 
+/// Where a pipeline's Redis is, as the operator reads it from the spec and Secret. Debug
+/// never shows the URL (it may hold a password).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RedisTarget {
+    pub url: String,
+    /// The Secret's `redisCaCert`, for a `rediss://` server signed by a private CA.
+    pub tls_ca: Option<String>,
+}
+
+impl RedisTarget {
+    /// A Redis trusted through the system roots (or plain `redis://`).
+    pub fn plain(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            tls_ca: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RedisTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTarget")
+            .field("tls_ca", &self.tls_ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 async fn connect(
-    url: &str,
+    target: &RedisTarget,
     timeout: Duration,
 ) -> Result<redis::aio::MultiplexedConnection, AdminError> {
-    crate::tls::ensure_crypto_provider();
-    let client =
-        redis::Client::open(url).map_err(|e| AdminError::InvalidUrl(e.category().to_string()))?;
+    let client = super::redis_client(&target.url, target.tls_ca.as_deref())
+        .map_err(|e| AdminError::InvalidUrl(e.category().to_string()))?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(timeout))
         .set_response_timeout(Some(timeout));
@@ -43,8 +69,8 @@ async fn connect(
 }
 
 /// Checks that Redis answers a PING within `timeout`.
-pub async fn ping(url: &str, timeout: Duration) -> Result<(), AdminError> {
-    let mut conn = connect(url, timeout).await?;
+pub async fn ping(target: &RedisTarget, timeout: Duration) -> Result<(), AdminError> {
+    let mut conn = connect(target, timeout).await?;
     let ping = redis::cmd("PING");
     let fut = ping.query_async::<String>(&mut conn);
     tokio::time::timeout(timeout, fut)
@@ -87,11 +113,11 @@ type SampleReply = (
 /// trip, so every figure describes the same instant. A stream or group that does not exist
 /// yet (no event ever arrived, no worker ever attached) counts as 0 pending, not an error.
 pub async fn sample(
-    url: &str,
+    target: &RedisTarget,
     keys: &QueueKeys,
     timeout: Duration,
 ) -> Result<QueueSample, AdminError> {
-    let mut conn = connect(url, timeout).await?;
+    let mut conn = connect(target, timeout).await?;
     let mut pipe = redis::pipe();
     pipe.atomic()
         .ignore_errors()
@@ -136,15 +162,16 @@ pub async fn sample(
 /// replay script, so the operator and `syncline dlq replay` behave alike); answers how
 /// many moved.
 pub async fn replay_dead_letters(
-    url: &str,
+    target: &RedisTarget,
     keys: &QueueKeys,
     timeout: Duration,
 ) -> Result<u64, AdminError> {
     let settings = QueueSettings {
         deadline: timeout,
+        tls_ca: target.tls_ca.clone(),
         ..QueueSettings::default()
     };
-    let queue = Queue::new(url, keys.clone(), settings).map_err(queue_err)?;
+    let queue = Queue::new(&target.url, keys.clone(), settings).map_err(queue_err)?;
     queue
         .replay_dead_letters(&DeadLetterFilter::default())
         .await
@@ -163,12 +190,12 @@ fn queue_err(e: QueueError) -> AdminError {
 /// letters, cursors, lease) and returns how many were removed. The shared CRM rate-limit
 /// bucket is another tag and is left alone.
 pub async fn delete_pipeline_keys(
-    url: &str,
+    target: &RedisTarget,
     namespace: &str,
     name: &str,
     timeout: Duration,
 ) -> Result<u64, AdminError> {
-    let mut conn = connect(url, timeout).await?;
+    let mut conn = connect(target, timeout).await?;
     let pattern = format!(
         "{}:*",
         glob_escape(QueueKeys::new(namespace, name).prefix())

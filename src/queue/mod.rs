@@ -166,6 +166,9 @@ pub struct QueueSettings {
     /// Longest wait for any Redis answer; past it the caller answers 503 so the provider
     /// retries, instead of holding its connection.
     pub deadline: Duration,
+    /// PEM CA that signed a `rediss://` server's certificate, when it is not in the system
+    /// roots (the Secret's `redisCaCert`).
+    pub tls_ca: Option<String>,
 }
 
 impl Default for QueueSettings {
@@ -173,7 +176,24 @@ impl Default for QueueSettings {
         Self {
             dedupe_ttl: Duration::from_secs(24 * 3600),
             deadline: Duration::from_secs(2),
+            tls_ca: None,
         }
+    }
+}
+
+/// A Redis client for `url`. `rediss://` verifies the server against `tls_ca` when given,
+/// else against the system roots (or `SSL_CERT_FILE`).
+pub fn redis_client(url: &str, tls_ca: Option<&str>) -> redis::RedisResult<redis::Client> {
+    crate::tls::ensure_crypto_provider();
+    match tls_ca {
+        Some(ca) if url.starts_with("rediss://") => redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(ca.as_bytes().to_vec()),
+            },
+        ),
+        _ => redis::Client::open(url),
     }
 }
 
@@ -201,9 +221,8 @@ impl Queue {
     /// Prepares a client without connecting, so a receiver can start (and report not
     /// ready) while Redis is still down. Must be called inside a Tokio runtime.
     pub fn new(url: &str, keys: QueueKeys, settings: QueueSettings) -> Result<Self, QueueError> {
-        // `rediss://` verifies the server against the system roots (or SSL_CERT_FILE).
-        crate::tls::ensure_crypto_provider();
-        let client = redis::Client::open(url).map_err(QueueError::InvalidUrl)?;
+        let client =
+            redis_client(url, settings.tls_ca.as_deref()).map_err(QueueError::InvalidUrl)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.deadline))
             .set_response_timeout(Some(settings.deadline))

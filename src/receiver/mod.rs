@@ -205,7 +205,7 @@ impl ReceiverState {
             QueueKeys::new(namespace, name),
             QueueSettings {
                 dedupe_ttl: settings.dedupe_ttl,
-                deadline: settings.redis_deadline,
+                ..config.queue_settings(settings.redis_deadline)
             },
         )?;
         let pipeline = config.qualified_name();

@@ -24,7 +24,7 @@ use crate::config::PipelineConfig;
 use crate::connectors::crm::hubspot::HubspotClient;
 use crate::connectors::crm::hubspot::mapping::MappingConfig;
 use crate::model::{OrderStatus, StoreRef};
-use crate::queue::{Queue, QueueKeys, QueueSettings, RateBudget, rate_limit_key};
+use crate::queue::{Queue, QueueKeys, RateBudget, rate_limit_key};
 
 pub use batch::{BatchHandler, BatchReport};
 pub use metrics::WorkerMetrics;
@@ -148,12 +148,11 @@ pub fn handler(
     let queue = Queue::new(
         &config.redis_url(),
         QueueKeys::new(&ns, &name),
-        QueueSettings {
-            deadline: settings
+        config.queue_settings(
+            settings
                 .redis_timeout
                 .max(settings.block + Duration::from_secs(1)),
-            ..QueueSettings::default()
-        },
+        ),
     )?;
     let token = config
         .secrets

@@ -135,6 +135,7 @@ fn rediss_urls_connect_over_verified_tls() {
     let dlq = |ca: Option<&Path>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_syncline"));
         cmd.args(["dlq", "list", "-f"]).arg(&manifest);
+        cmd.env_remove("SYNCLINE_REDIS_CA_CERT");
         match ca {
             Some(ca) => cmd.env("SSL_CERT_FILE", ca),
             None => cmd.env("SSL_CERT_FILE", dir.path().join("srv.csr")),
@@ -151,4 +152,49 @@ fn rediss_urls_connect_over_verified_tls() {
     assert!(!untrusted.status.success());
     let err = String::from_utf8_lossy(&untrusted.stderr).to_lowercase();
     assert!(err.contains("certificate") || err.contains("tls"), "{err}");
+}
+
+/// A private CA given as the Secret's `redisCaCert` (env `SYNCLINE_REDIS_CA_CERT` in pods)
+/// verifies the server without touching the system roots, for the roles and the operator.
+#[tokio::test]
+async fn a_private_ca_from_the_secret_verifies_rediss() {
+    let dir = tempfile::tempdir().unwrap();
+    let redis = TlsRedis::start(dir.path());
+    let url = format!("rediss://localhost:{}", redis.port);
+    let ca = std::fs::read_to_string(dir.path().join("ca.pem")).unwrap();
+    let manifest = dir.path().join("pipeline.yaml");
+    std::fs::write(
+        &manifest,
+        pipeline_yaml("http://127.0.0.1:9", &url, 100, 10),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_syncline"))
+        .args(["dlq", "list", "-f"])
+        .arg(&manifest)
+        .env("SYNCLINE_REDIS_CA_CERT", &ca)
+        .env("SSL_CERT_FILE", dir.path().join("srv.csr"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The operator's side: the same CA from the Secret's data.
+    use syncline::queue::admin::{RedisTarget, sample};
+    let keys = syncline::queue::QueueKeys::new("shops", "acme");
+    let timeout = Duration::from_secs(5);
+    let with_ca = RedisTarget {
+        url: url.clone(),
+        tls_ca: Some(ca),
+    };
+    assert_eq!(sample(&with_ca, &keys, timeout).await.unwrap().lag, 0);
+    let err = sample(&RedisTarget::plain(url), &keys, timeout)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().to_lowercase().contains("certificate"),
+        "{err}"
+    );
 }
