@@ -6,6 +6,7 @@ mod support;
 
 mod binary;
 mod common;
+mod examples;
 mod fuzz;
 mod http_errors;
 mod magento;
