@@ -167,6 +167,10 @@ status:
   allocatable: {cpu: "1000", memory: 4Ti, pods: "10000"}
   capacity: {cpu: "1000", memory: 4Ti, pods: "10000"}
 EOF
+  # kwok marks the node Ready asynchronously; the cluster is ready when the node is.
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" wait --for=condition=Ready node/kwok-node-0 \
+    --timeout=60s >/dev/null || {
+    log "kwok-node-0 did not become Ready:"; tail -n 40 "$dir"/kwok/*/logs/*.log >&2 2>/dev/null; return 1; }
 }
 
 case "$mode" in
