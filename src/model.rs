@@ -23,12 +23,7 @@ impl StoreRef {
 
     /// `platform:store:suffix`, the prefix of every CRM unique key syncline writes.
     pub fn key(&self, suffix: &str) -> String {
-        let platform = match self.platform {
-            StorePlatform::Shopify => "shopify",
-            StorePlatform::WooCommerce => "woocommerce",
-            StorePlatform::Magento => "magento",
-        };
-        format!("{platform}:{}:{suffix}", self.store)
+        format!("{}:{}:{suffix}", self.platform.as_str(), self.store)
     }
 }
 
@@ -166,12 +161,6 @@ impl Record {
 
     /// The object key watermarks and coalescing use: `orders:820982911946154508`.
     pub fn object_key(&self) -> String {
-        let kind = match self.kind() {
-            ObjectKind::Customers => "customers",
-            ObjectKind::Orders => "orders",
-            ObjectKind::Products => "products",
-            ObjectKind::Carts => "carts",
-        };
-        format!("{kind}:{}", self.id())
+        format!("{}:{}", self.kind().as_str(), self.id())
     }
 }

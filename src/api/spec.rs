@@ -184,6 +184,8 @@ pub enum StorePlatform {
 }
 
 impl StorePlatform {
+    pub const ALL: [Self; 3] = [Self::Shopify, Self::WooCommerce, Self::Magento];
+
     /// The lower-case name used in URLs (`/webhooks/<name>`), Redis keys and labels.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -191,6 +193,11 @@ impl StorePlatform {
             Self::WooCommerce => "woocommerce",
             Self::Magento => "magento",
         }
+    }
+
+    /// The platform named by `as_str`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
     }
 }
 
@@ -394,6 +401,25 @@ pub enum ObjectKind {
     Orders,
     Products,
     Carts,
+}
+
+impl ObjectKind {
+    pub const ALL: [Self; 4] = [Self::Customers, Self::Orders, Self::Products, Self::Carts];
+
+    /// The name in the spec, event envelopes, Redis keys and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customers => "customers",
+            Self::Orders => "orders",
+            Self::Products => "products",
+            Self::Carts => "carts",
+        }
+    }
+
+    /// The kind named by `as_str`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
 }
 
 /// Reconciliation polling.

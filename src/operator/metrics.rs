@@ -8,10 +8,7 @@
 //! | `syncline_operator_writes_total` | `kind` | server-side applies, deletes and status patches sent |
 //! | `syncline_operator_leader` | — | 1 while this replica holds the leader lease |
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
-};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Handles to the operator's metrics, registered in their own registry.
 #[derive(Clone)]
@@ -72,9 +69,6 @@ impl Metrics {
 
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        // Encoding into a Vec cannot fail for well-formed metrics.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        crate::telemetry::render(&self.registry)
     }
 }

@@ -75,7 +75,7 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
     if let Some((api, lease)) = &leases {
         tokio::select! {
             _ = leader::acquire(api, lease) => {}
-            _ = shutdown_signal() => return Ok(()),
+            _ = crate::shutdown::signal() => return Ok(()),
         }
     }
     metrics.leader.set(1);
@@ -128,7 +128,7 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
     };
     let outcome = tokio::select! {
         _ = &mut running => Ok(()),
-        _ = shutdown_signal() => {
+        _ = crate::shutdown::signal() => {
             info!("shutting down: finishing in-flight reconciles");
             let _ = stop_tx.send(());
             let _ = tokio::time::timeout(Duration::from_secs(20), &mut running).await;
@@ -177,22 +177,4 @@ fn controller(client: &kube::Client) -> Controller<SyncPipeline> {
                 .collect::<Vec<_>>()
         },
     )
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return ctrl_c.await.unwrap_or(()),
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

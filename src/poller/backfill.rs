@@ -9,7 +9,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use tracing::Instrument;
 
-use super::cursor::{self, Cursor, kind_name};
+use super::cursor::{self, Cursor};
 use super::{Lease, Poller, PollerError, RunReport};
 use crate::model::ObjectKind;
 
@@ -23,7 +23,7 @@ impl Poller {
         let progress = self.queue.backfill_progress().await?;
         let mut report = RunReport::default();
         for kind in &self.kinds {
-            let name = kind_name(*kind);
+            let name = kind.as_str();
             if progress
                 .get(&format!("{name}:done"))
                 .is_some_and(|d| d == "1")
@@ -48,7 +48,7 @@ impl Poller {
         mut count: u64,
     ) -> Result<RunReport, PollerError> {
         let started = Instant::now();
-        let name = kind_name(kind);
+        let name = kind.as_str();
         let key = format!("backfill:{name}");
         let resume = self
             .queue

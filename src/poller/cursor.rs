@@ -81,16 +81,6 @@ pub fn item_cursor(platform: StorePlatform, kind: ObjectKind, item: &Value) -> O
     })
 }
 
-/// The stable name of an object kind in keys and delivery ids.
-pub fn kind_name(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::Customers => "customers",
-        ObjectKind::Orders => "orders",
-        ObjectKind::Products => "products",
-        ObjectKind::Carts => "carts",
-    }
-}
-
 /// The envelope of one polled object. Its delivery id names the object and version, so
 /// polling the same version again (the lookback overlap, a resumed cycle) is deduped on
 /// enqueue; the worker's watermark digest makes a webhook of the same version a no-op.
@@ -102,7 +92,7 @@ pub fn envelope(
     now: Timestamp,
 ) -> EventEnvelope {
     let body = item.to_string();
-    let name = kind_name(kind);
+    let name = kind.as_str();
     let delivery_id = match position {
         Some(c) => format!("poll:{name}:{}:{}", c.id, c.at.as_millisecond()),
         None => {

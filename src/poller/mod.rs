@@ -23,7 +23,7 @@ use crate::api::duration::DurationError;
 use crate::connectors::store::rest::{RestError, StoreClient, supports};
 use crate::model::ObjectKind;
 use crate::queue::{EnqueueOutcome, Queue, QueueError};
-use cursor::{Cursor, envelope, item_cursor, kind_name};
+use cursor::{Cursor, envelope, item_cursor};
 
 /// The object types a backfill of `spec` imports, by the names its progress uses (what the
 /// operator reports in `status.backfill`); empty without `spec.polling.backfillSince`.
@@ -34,7 +34,7 @@ pub fn backfilled_objects(spec: &crate::api::SyncPipelineSpec) -> Vec<String> {
     spec.objects
         .iter()
         .filter(|k| supports(spec.store.platform, **k))
-        .map(|k| kind_name(*k).to_string())
+        .map(|k| k.as_str().to_string())
         .collect()
 }
 pub use lease::Lease;
@@ -163,7 +163,7 @@ impl Poller {
     }
 
     async fn poll_kind(&self, lease: &Lease, kind: ObjectKind) -> Result<RunReport, PollerError> {
-        let name = kind_name(kind);
+        let name = kind.as_str();
         let cursor = match self
             .queue
             .load_cursor(name)
@@ -254,7 +254,7 @@ impl Poller {
             .iter()
             .filter(|o| matches!(o, EnqueueOutcome::Enqueued { .. }))
             .count() as u64;
-        let labels = [kind_name(kind), mode];
+        let labels = [kind.as_str(), mode];
         self.metrics.pages.with_label_values(&labels).inc();
         self.metrics
             .objects

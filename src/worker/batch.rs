@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use super::plan::{Item, PlanContext, plan};
 use super::retry::{Decision, FailureClass, decide};
 use super::write::{CrmWriter, WriteFailure};
+use crate::model::ObjectKind;
 use crate::queue::{ClaimOutcome, DeadLetter, Entry, Queue, QueueError};
 
 /// How long the CRM-unauthorized mark lives unless renewed.
@@ -40,13 +41,10 @@ pub struct BatchHandler {
 
 /// The object kind label of an entry (from its envelope), for metrics.
 fn kind_label(entry: &Entry) -> &'static str {
-    match entry.text("object_kind").as_deref() {
-        Some("customers") => "customers",
-        Some("orders") => "orders",
-        Some("products") => "products",
-        Some("carts") => "carts",
-        _ => "other",
-    }
+    entry
+        .text("object_kind")
+        .and_then(|k| ObjectKind::parse(&k))
+        .map_or("other", ObjectKind::as_str)
 }
 
 fn now_ms() -> i64 {

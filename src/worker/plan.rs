@@ -138,7 +138,7 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
         Ok(e) => e,
         Err(e) => return Decoded::Dead("envelope_invalid", e.to_string()),
     };
-    let Some(platform) = platform(&envelope.platform) else {
+    let Some(platform) = StorePlatform::parse(&envelope.platform) else {
         return Decoded::Dead(
             "envelope_invalid",
             format!("unknown platform {:?}", envelope.platform),
@@ -159,7 +159,7 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
     if topic.contains("delete") {
         return Decoded::Skip("deletion_not_synced");
     }
-    let Some(kind) = envelope.object_kind.as_deref().and_then(object_kind) else {
+    let Some(kind) = envelope.object_kind.as_deref().and_then(ObjectKind::parse) else {
         return Decoded::Skip("no_object");
     };
     if !ctx.objects.contains(&kind) {
@@ -172,25 +172,6 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
     match map_record(platform, kind, &body) {
         Ok(record) => Decoded::Record(Box::new(record)),
         Err(e) => Decoded::Dead("payload_unmapped", e.to_string()),
-    }
-}
-
-fn platform(text: &str) -> Option<StorePlatform> {
-    match text {
-        "shopify" => Some(StorePlatform::Shopify),
-        "woocommerce" => Some(StorePlatform::WooCommerce),
-        "magento" => Some(StorePlatform::Magento),
-        _ => None,
-    }
-}
-
-fn object_kind(text: &str) -> Option<ObjectKind> {
-    match text {
-        "customers" => Some(ObjectKind::Customers),
-        "orders" => Some(ObjectKind::Orders),
-        "products" => Some(ObjectKind::Products),
-        "carts" => Some(ObjectKind::Carts),
-        _ => None,
     }
 }
 

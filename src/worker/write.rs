@@ -3,6 +3,7 @@
 //! returned. Every call first takes a token from the account's shared budget. Failures are
 //! traced back to the events they belong to, so one bad input fails only its own event.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use futures::future::BoxFuture;
 
 use super::metrics::WorkerMetrics;
 use super::retry::FailureClass;
+use crate::connectors::crm::hubspot::client::bootstrap_steps;
 use crate::connectors::crm::hubspot::mapping::{
     CrmWrites, HubspotObject, Upsert, required_properties,
 };
@@ -82,18 +84,9 @@ impl CrmWriter {
     /// Creates the CRM's custom properties (and their group) syncline needs, each call
     /// within the shared budget like every other.
     pub async fn bootstrap(&self) -> Result<(), super::WorkerError> {
-        let specs = required_properties();
-        let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
-        for object in objects {
+        for step in bootstrap_steps(&required_properties()) {
             self.admit().await?;
-            if let Err(e) = self.client.create_group(object).await {
-                self.on_error(&e).await?;
-                return Err(e.into());
-            }
-        }
-        for spec in &specs {
-            self.admit().await?;
-            if let Err(e) = self.client.create_property(spec).await {
+            if let Err(e) = self.client.bootstrap_step(&step).await {
                 self.on_error(&e).await?;
                 return Err(e.into());
             }
@@ -117,11 +110,16 @@ impl CrmWriter {
                     continue;
                 }
                 for u in writes.upserts.iter().filter(|u| u.object == object) {
-                    let slot = merged
-                        .entry(u.key.clone())
-                        .or_insert_with(|| (u.clone(), Vec::new()));
-                    slot.0.properties.extend(u.properties.clone());
-                    slot.1.push(i);
+                    match merged.entry(u.key.clone()) {
+                        Entry::Vacant(slot) => {
+                            slot.insert((u.clone(), vec![i]));
+                        }
+                        Entry::Occupied(mut slot) => {
+                            let (input, owners) = slot.get_mut();
+                            input.properties.extend(u.properties.clone());
+                            owners.push(i);
+                        }
+                    }
                 }
             }
             let inputs: Vec<(Upsert, Vec<usize>)> = merged.into_values().collect();

@@ -92,6 +92,35 @@ impl Harness {
         }
     }
 
+    /// Runs the binary as `syncline <args…> -f <this pipeline's manifest>` (written into
+    /// `dir`), with the CRM token in the environment plus `env`.
+    pub fn spawn(
+        &self,
+        dir: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> std::process::Child {
+        let manifest = dir.join("pipeline.yaml");
+        let batch = self.config.pipeline.spec.workers.batch_size as u32;
+        let rate = self.config.pipeline.spec.crm_rate_limit.requests as u32;
+        std::fs::write(
+            &manifest,
+            pipeline_yaml(&self.sim.url(""), &self.redis.url(), rate, batch),
+        )
+        .unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_syncline"))
+            .args(&args[..1])
+            .arg("-f")
+            .arg(&manifest)
+            .args(&args[1..])
+            .env("SYNCLINE_CRM_TOKEN", TOKEN)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap()
+    }
+
     /// Starts an in-process worker named `consumer`; stop it with the returned sender.
     pub fn worker(&self, consumer: &str, visibility: Duration) -> Worker {
         self.worker_with(&self.config, consumer, visibility)

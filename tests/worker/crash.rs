@@ -1,11 +1,9 @@
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use syncline::sim::hubspot::FaultConfig;
 use syncline::sim::hubspot::types::ObjectType;
 
 use crate::common::*;
-use crate::support::hubspot::TOKEN;
 
 /// A worker process killed with SIGKILL in the middle of a batch: its pending entries are
 /// taken over by another worker after the visibility timeout, and every event lands once.
@@ -20,31 +18,21 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     h.enqueue_orders(1..=300, 1).await;
     h.enqueue_orders(1..=300, 2).await;
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("pipeline.yaml");
-    std::fs::write(
-        &manifest,
-        pipeline_yaml(&h.sim.url(""), &h.redis.url(), 100_000, 25),
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_syncline"))
-        .args(["worker", "-f"])
-        .arg(&manifest)
-        .args(["--listen", "127.0.0.1:0", "--consumer", "doomed"])
-        // Its object locks expire with the same visibility timeout as its pending entries.
-        .args(["--visibility-timeout", "2s"])
-        .env("SYNCLINE_CRM_TOKEN", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h.sim.sim.stats().writes < 40 {
-        assert!(
-            Instant::now() < deadline,
-            "the worker process wrote nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Its object locks expire with the same visibility timeout as its pending entries.
+    let args = [
+        "worker",
+        "--listen",
+        "127.0.0.1:0",
+        "--consumer",
+        "doomed",
+        "--visibility-timeout",
+        "2s",
+    ];
+    let mut child = h.spawn(dir.path(), &args, &[]);
+    h.until(60, "the worker process to write", || {
+        h.sim.sim.stats().writes >= 40
+    })
+    .await;
     child.kill().unwrap();
     child.wait().unwrap();
     let pending = h
@@ -96,30 +84,13 @@ async fn sigterm_finishes_the_batch_in_hand_then_exits() {
     });
     h.enqueue_orders(1..=200, 1).await;
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("pipeline.yaml");
-    std::fs::write(
-        &manifest,
-        pipeline_yaml(&h.sim.url(""), &h.redis.url(), 100_000, 25),
-    )
-    .unwrap();
     let metrics_port = crate::support::redis::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_syncline"))
-        .args(["worker", "-f"])
-        .arg(&manifest)
-        .args(["--listen", &format!("127.0.0.1:{metrics_port}")])
-        .env("SYNCLINE_CRM_TOKEN", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h.sim.sim.stats().writes < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "the worker process wrote nothing"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let listen = format!("127.0.0.1:{metrics_port}");
+    let mut child = h.spawn(dir.path(), &["worker", "--listen", &listen], &[]);
+    h.until(60, "the worker process to write", || {
+        h.sim.sim.stats().writes >= 10
+    })
+    .await;
     // Its endpoint serves the worker's metrics while it runs.
     let page = syncline::tls::http_client()
         .get(format!("http://127.0.0.1:{metrics_port}/metrics"))

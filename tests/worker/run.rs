@@ -1,4 +1,3 @@
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -7,7 +6,6 @@ use sha2::Sha256;
 use syncline::sim::hubspot::types::ObjectType;
 
 use crate::common::*;
-use crate::support::hubspot::TOKEN;
 use crate::support::redis::free_port;
 
 /// `syncline run`: one process receives a signed Shopify webhook and writes it to the CRM,
@@ -16,25 +14,20 @@ use crate::support::redis::free_port;
 async fn syncline_run_takes_a_webhook_to_the_crm_in_one_process() {
     let h = Harness::start(100_000, 100_000, 10).await;
     let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("pipeline.yaml");
-    std::fs::write(
-        &manifest,
-        pipeline_yaml(&h.sim.url(""), &h.redis.url(), 100_000, 10),
-    )
-    .unwrap();
     let (port, worker_port) = (free_port(), free_port());
     let secret = "run-webhook-secret";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_syncline"))
-        .args(["run", "-f"])
-        .arg(&manifest)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--worker-listen", &format!("127.0.0.1:{worker_port}")])
-        .env("SYNCLINE_CRM_TOKEN", TOKEN)
-        .env("SYNCLINE_WEBHOOK_SECRET", secret)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let (listen, worker_listen) = (
+        format!("127.0.0.1:{port}"),
+        format!("127.0.0.1:{worker_port}"),
+    );
+    let args = [
+        "run",
+        "--listen",
+        &listen,
+        "--worker-listen",
+        &worker_listen,
+    ];
+    let mut child = h.spawn(dir.path(), &args, &[("SYNCLINE_WEBHOOK_SECRET", secret)]);
     let http = syncline::tls::http_client();
     let ready = Instant::now();
     while http

@@ -205,3 +205,15 @@ pub fn pod_template(
 pub fn pipeline_path() -> String {
     format!("{CONFIG_DIR}/{PIPELINE_FILE}")
 }
+
+/// The command line of a data-plane role in its pod: the rendered pipeline, listening on
+/// `port` (probes and, for the receiver, webhooks).
+pub fn role_args(role: &str, port: i32) -> Vec<String> {
+    vec![
+        role.into(),
+        "-f".into(),
+        pipeline_path(),
+        "--listen".into(),
+        format!("0.0.0.0:{port}"),
+    ]
+}

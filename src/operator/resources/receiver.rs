@@ -10,7 +10,7 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::pods::{PodParams, default_resources, pipeline_path, pod_template};
+use super::pods::{PodParams, default_resources, pod_template, role_args};
 use super::{
     BuildError, BuildInputs, child_meta, name_and_namespace, receiver_name, selector_labels,
 };
@@ -32,13 +32,7 @@ pub fn receiver_deployment(
     let (name, _) = name_and_namespace(p)?;
     let params = PodParams {
         component: COMPONENT,
-        args: vec![
-            "receiver".into(),
-            "-f".into(),
-            pipeline_path(),
-            "--listen".into(),
-            format!("0.0.0.0:{RECEIVER_PORT}"),
-        ],
+        args: role_args("receiver", RECEIVER_PORT),
         port: RECEIVER_PORT,
         secret_keys: receiver_keys(&p.spec),
         resources: p

@@ -3,7 +3,7 @@
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use super::pods::{PodParams, default_resources, pipeline_path, pod_template};
+use super::pods::{PodParams, default_resources, pod_template, role_args};
 use super::{
     BuildError, BuildInputs, child_meta, name_and_namespace, selector_labels, worker_name,
 };
@@ -24,13 +24,7 @@ pub fn worker_deployment(
     let (name, _) = name_and_namespace(p)?;
     let params = PodParams {
         component: COMPONENT,
-        args: vec![
-            "worker".into(),
-            "-f".into(),
-            pipeline_path(),
-            "--listen".into(),
-            format!("0.0.0.0:{WORKER_PORT}"),
-        ],
+        args: role_args("worker", WORKER_PORT),
         port: WORKER_PORT,
         secret_keys: worker_keys(&p.spec),
         resources: p

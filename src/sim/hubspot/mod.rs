@@ -18,6 +18,8 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use super::lock;
+
 pub use http::router;
 pub use limits::{FaultConfig, LimitConfig};
 
@@ -83,12 +85,6 @@ pub struct Sim {
     limiter: Mutex<limits::RateLimiter>,
     faults: Mutex<limits::Faults>,
     counters: Counters,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a lock cannot leave these structures half-updated in a way
-    // that matters to a simulator; keep serving.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sim {
@@ -188,27 +184,5 @@ pub async fn run(addr: SocketAddr, settings: SimSettings) -> Result<(), SimError
         per_10s = settings.limits.per_10s,
         "HubSpot simulator listening"
     );
-    serve(listener, Sim::new(settings), shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    serve(listener, Sim::new(settings), crate::shutdown::signal()).await
 }

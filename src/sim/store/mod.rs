@@ -23,6 +23,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use super::lock;
+
 use crate::model::{ObjectKind, StorePlatform};
 use data::{Dataset, StoredObject};
 use sign::{Outgoing, Signer};
@@ -149,10 +151,6 @@ pub struct StoreSim {
     emitter: Emitter,
     pub counters: Counters,
     deliveries: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The object kinds a platform's API serves.
@@ -286,7 +284,7 @@ impl StoreSim {
             bad_requests: get(&c.bad_requests),
             objects: kinds(self.settings.platform)
                 .iter()
-                .map(|k| (format!("{k:?}").to_lowercase(), data.count(*k)))
+                .map(|k| (k.as_str().to_string(), data.count(*k)))
                 .collect(),
             webhooks_queued: get(&w.queued),
             webhooks_sent: get(&w.sent),

@@ -194,14 +194,18 @@ impl HubspotClient {
     /// Creates syncline's property group on each object type and the custom properties;
     /// existing ones (409) are fine, so this is safe on every start.
     pub async fn bootstrap(&self, specs: &[PropertySpec]) -> Result<(), CrmError> {
-        let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
-        for object in objects {
-            self.create_group(object).await?;
-        }
-        for spec in specs {
-            self.create_property(spec).await?;
+        for step in bootstrap_steps(specs) {
+            self.bootstrap_step(&step).await?;
         }
         Ok(())
+    }
+
+    /// One request of the bootstrap (callers that pace requests run the steps one by one).
+    pub async fn bootstrap_step(&self, step: &BootstrapStep) -> Result<(), CrmError> {
+        match step {
+            BootstrapStep::Group(object) => self.create_group(*object).await,
+            BootstrapStep::Property(spec) => self.create_property(spec).await,
+        }
     }
 
     /// One `batch/upsert` of inputs of one object type (at most [`MAX_BATCH`], keys unique).
@@ -290,6 +294,24 @@ impl HubspotClient {
             .collect();
         Ok(refused)
     }
+}
+
+/// One request of the schema bootstrap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootstrapStep {
+    Group(HubspotObject),
+    Property(PropertySpec),
+}
+
+/// The bootstrap's requests in order: the property group of each object type the specs
+/// touch (properties need their group), then the properties.
+pub fn bootstrap_steps(specs: &[PropertySpec]) -> Vec<BootstrapStep> {
+    let objects: BTreeSet<HubspotObject> = specs.iter().map(|s| s.object).collect();
+    objects
+        .into_iter()
+        .map(BootstrapStep::Group)
+        .chain(specs.iter().cloned().map(BootstrapStep::Property))
+        .collect()
 }
 
 /// A 409 CONFLICT on create means it already exists: success for a bootstrap.
