@@ -2,10 +2,14 @@
 //! in `crds/`, its schema, CEL rules and printer columns.
 
 mod crd;
+mod crm;
 pub mod duration;
 mod spec;
 mod status;
+mod store;
 
 pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
+pub use crm::*;
 pub use spec::*;
 pub use status::*;
+pub use store::*;

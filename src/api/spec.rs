@@ -5,14 +5,14 @@
 //! Validation lives in the schema itself (CEL rules and OpenAPI constraints) so that the API
 //! server rejects a bad manifest at `kubectl apply` time, before the operator ever sees it.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::crm::CrmSpec;
 use super::status::SyncPipelineStatus;
+use super::store::StoreSpec;
 
 /// Desired state of one store-to-CRM sync pipeline.
 // clippy reads the repeated `type_ = …` keys of separate printcolumn(...) groups as
@@ -123,260 +123,6 @@ pub struct SyncPipelineSpec {
     /// SyncPipeline is deleted: Retain keeps it, Delete removes it.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
-}
-
-/// Where events come from.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(
-    validation = Rule::new("self.platform == oldSelf.platform")
-        .message("spec.store.platform is immutable: create a new SyncPipeline to sync another platform")
-        .field_path(".platform"),
-    validation = Rule::new("isURL(self.url) && url(self.url).getScheme() in ['http', 'https'] && url(self.url).getHostname() != ''")
-        .message("spec.store.url must be an absolute http(s) URL, such as https://acme.example")
-        .field_path(".url"),
-    validation = Rule::new("self.platform != 'shopify' || has(self.shopify)")
-        .message("spec.store.shopify (shopDomain) is required when spec.store.platform is shopify")
-        .reason(Reason::FieldValueRequired),
-    validation = Rule::new("self.platform != 'magento' || has(self.magento)")
-        .message("spec.store.magento (storeCode, webhooks) is required when spec.store.platform is magento")
-        .reason(Reason::FieldValueRequired),
-    validation = Rule::new("self.platform == 'shopify' || !has(self.shopify)")
-        .message("spec.store.shopify may be set only when spec.store.platform is shopify")
-        .field_path(".shopify"),
-    validation = Rule::new("self.platform == 'magento' || !has(self.magento)")
-        .message("spec.store.magento may be set only when spec.store.platform is magento")
-        .field_path(".magento"),
-    validation = Rule::new("self.platform == 'woocommerce' || !has(self.woocommerce)")
-        .message("spec.store.woocommerce may be set only when spec.store.platform is woocommerce")
-        .field_path(".woocommerce"),
-)]
-pub struct StoreSpec {
-    /// The store platform: shopify, woocommerce or magento. Immutable.
-    pub platform: StorePlatform,
-
-    /// The store's base URL, e.g. https://acme.example (for Shopify, the shop's admin host,
-    /// e.g. https://acme.myshopify.com).
-    #[schemars(length(min = 1, max = 2048))]
-    pub url: String,
-
-    /// Shopify settings; required when platform is shopify.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shopify: Option<ShopifyOptions>,
-
-    /// WooCommerce settings; optional when platform is woocommerce.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub woocommerce: Option<WooCommerceOptions>,
-
-    /// Magento 2 settings; required when platform is magento.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub magento: Option<MagentoOptions>,
-}
-
-/// Supported store platforms.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[serde(rename_all = "lowercase")]
-pub enum StorePlatform {
-    Shopify,
-    #[serde(rename = "woocommerce")]
-    WooCommerce,
-    Magento,
-}
-
-impl StorePlatform {
-    pub const ALL: [Self; 3] = [Self::Shopify, Self::WooCommerce, Self::Magento];
-
-    /// The lower-case name used in URLs (`/webhooks/<name>`), Redis keys and labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shopify => "shopify",
-            Self::WooCommerce => "woocommerce",
-            Self::Magento => "magento",
-        }
-    }
-
-    /// The platform named by `as_str`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-}
-
-/// Shopify-specific settings.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ShopifyOptions {
-    /// The shop's permanent domain, e.g. acme.myshopify.com. Webhooks whose
-    /// X-Shopify-Shop-Domain names another shop are rejected.
-    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"))]
-    pub shop_domain: String,
-
-    /// The Admin API version used for polling, e.g. 2025-07.
-    #[serde(default = "default_shopify_api_version")]
-    #[schemars(regex(pattern = r"^[0-9]{4}-(01|04|07|10)$"))]
-    pub api_version: String,
-}
-
-/// WooCommerce-specific settings.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct WooCommerceOptions {
-    /// Path of the WooCommerce REST API below the store URL.
-    #[serde(default = "default_woocommerce_api_path")]
-    #[schemars(regex(pattern = r"^/[A-Za-z0-9/_.-]*$"))]
-    pub api_path: String,
-}
-
-impl Default for WooCommerceOptions {
-    fn default() -> Self {
-        Self {
-            api_path: default_woocommerce_api_path(),
-        }
-    }
-}
-
-/// Magento 2 (Adobe Commerce) settings.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct MagentoOptions {
-    /// The store view code used in REST paths (/rest/<storeCode>/V1/…).
-    #[serde(default = "default_magento_store_code")]
-    #[schemars(regex(pattern = r"^[a-z0-9_]+$"))]
-    pub store_code: String,
-
-    /// How webhooks are signed. Open-source Magento sends none by itself; they come from an
-    /// extension or from Adobe Commerce Webhooks.
-    pub webhooks: MagentoWebhooks,
-}
-
-/// The signature scheme of a Magento store's webhooks.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(
-    validation = Rule::new("self.scheme != 'adobe' || has(self.publicKey)")
-        .message("spec.store.magento.webhooks.publicKey (PEM) is required when scheme is adobe")
-        .reason(Reason::FieldValueRequired),
-    validation = Rule::new("self.scheme == 'adobe' || !has(self.publicKey)")
-        .message("spec.store.magento.webhooks.publicKey is used only with scheme adobe")
-        .field_path(".publicKey"),
-)]
-pub struct MagentoWebhooks {
-    /// standard (Standard Webhooks, recommended for an extension), hmac (HMAC-SHA256 of the
-    /// body in a header, as common extensions send it) or adobe (Adobe Commerce Webhooks,
-    /// RSA-SHA256 checked with publicKey).
-    pub scheme: MagentoWebhookScheme,
-
-    /// With scheme hmac: the header that carries the signature.
-    #[serde(default = "default_magento_signature_header")]
-    #[schemars(regex(pattern = r"^[A-Za-z0-9-]+$"))]
-    pub signature_header: String,
-
-    /// With scheme hmac: how the signature is encoded, hex or base64.
-    #[serde(default)]
-    pub signature_encoding: SignatureEncoding,
-
-    /// With scheme adobe: the PEM public key from the Adobe Commerce admin. Never fetched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^-----BEGIN PUBLIC KEY-----"))]
-    pub public_key: Option<String>,
-}
-
-/// Magento webhook signature schemes.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum MagentoWebhookScheme {
-    Standard,
-    Hmac,
-    Adobe,
-}
-
-/// Encodings of an HMAC signature header.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum SignatureEncoding {
-    #[default]
-    Hex,
-    Base64,
-}
-
-/// Where records go.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(
-    validation = Rule::new("isURL(self.url) && url(self.url).getScheme() in ['http', 'https'] && url(self.url).getHostname() != ''")
-        .message("spec.crm.url must be an absolute http(s) URL, such as https://api.hubapi.com")
-        .field_path(".url"),
-)]
-pub struct CrmSpec {
-    /// The CRM platform. Only hubspot today.
-    pub platform: CrmPlatform,
-
-    /// The CRM API base URL.
-    #[serde(default = "default_crm_url")]
-    #[schemars(length(min = 1, max = 2048))]
-    pub url: String,
-
-    /// Names the CRM account for the shared rate limit: every pipeline with the same account
-    /// draws on one request budget. Defaults to the pipeline's namespace/name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^[A-Za-z0-9._:/-]{1,128}$"))]
-    pub account: Option<String>,
-
-    /// How store records become HubSpot deals: the deal pipeline, the stage of each order
-    /// status, and when an open checkout counts as abandoned.
-    #[serde(default)]
-    pub hubspot: HubspotOptions,
-}
-
-/// HubSpot deal mapping.
-#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(
-    validation = Rule::new("!has(self.dealStages) || self.dealStages.all(k, k in ['pending', 'authorized', 'paid', 'processing', 'onHold', 'completed', 'cancelled', 'refunded', 'failed'])")
-        .message("spec.crm.hubspot.dealStages keys must be order statuses: pending, authorized, paid, processing, onHold, completed, cancelled, refunded, failed")
-        .field_path(".dealStages"),
-)]
-pub struct HubspotOptions {
-    /// The deal pipeline orders and abandoned checkouts are written to (`default` is
-    /// HubSpot's built-in sales pipeline).
-    #[serde(default = "default_deal_pipeline")]
-    #[schemars(length(min = 1, max = 100))]
-    pub deal_pipeline: String,
-
-    /// Deal stage id per order status, overriding the defaults (pending →
-    /// appointmentscheduled, authorized → qualifiedtobuy, onHold → decisionmakerboughtin,
-    /// paid/processing/completed → closedwon, cancelled/refunded/failed → closedlost).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 9))]
-    pub deal_stages: BTreeMap<String, String>,
-
-    /// Deal stage id of an abandoned checkout.
-    #[serde(default = "default_abandoned_stage")]
-    #[schemars(length(min = 1, max = 100))]
-    pub abandoned_stage: String,
-
-    /// How long after its last update an open checkout counts as abandoned (Go-style
-    /// duration such as 1h or 30m).
-    #[serde(default = "default_abandoned_after")]
-    #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$"), length(max = 32))]
-    pub abandoned_after: String,
-}
-
-impl Default for HubspotOptions {
-    fn default() -> Self {
-        Self {
-            deal_pipeline: default_deal_pipeline(),
-            deal_stages: BTreeMap::new(),
-            abandoned_stage: default_abandoned_stage(),
-            abandoned_after: default_abandoned_after(),
-        }
-    }
-}
-
-/// Supported CRM platforms.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum CrmPlatform {
-    Hubspot,
 }
 
 /// A Secret in the pipeline's namespace.
@@ -616,35 +362,11 @@ fn default_objects() -> Vec<ObjectKind> {
         ObjectKind::Products,
     ]
 }
-fn default_shopify_api_version() -> String {
-    "2025-07".into()
-}
-fn default_woocommerce_api_path() -> String {
-    "/wp-json/wc/v3".into()
-}
-fn default_magento_store_code() -> String {
-    "default".into()
-}
-fn default_magento_signature_header() -> String {
-    "x-magento-signature".into()
-}
-fn default_deal_pipeline() -> String {
-    "default".into()
-}
-fn default_abandoned_stage() -> String {
-    "appointmentscheduled".into()
-}
-fn default_abandoned_after() -> String {
-    "1h".into()
-}
 fn default_batch_size() -> i32 {
     100
 }
 fn default_max_attempts() -> i32 {
     8
-}
-fn default_crm_url() -> String {
-    "https://api.hubapi.com".into()
 }
 fn default_poll_interval() -> String {
     "5m".into()

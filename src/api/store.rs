@@ -1,0 +1,192 @@
+//! Where a pipeline's events come from: the store platform and its platform-specific
+//! settings (part of the SyncPipeline spec; see spec.rs).
+
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Where events come from.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.platform == oldSelf.platform")
+        .message("spec.store.platform is immutable: create a new SyncPipeline to sync another platform")
+        .field_path(".platform"),
+    validation = Rule::new("isURL(self.url) && url(self.url).getScheme() in ['http', 'https'] && url(self.url).getHostname() != ''")
+        .message("spec.store.url must be an absolute http(s) URL, such as https://acme.example")
+        .field_path(".url"),
+    validation = Rule::new("self.platform != 'shopify' || has(self.shopify)")
+        .message("spec.store.shopify (shopDomain) is required when spec.store.platform is shopify")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.platform != 'magento' || has(self.magento)")
+        .message("spec.store.magento (storeCode, webhooks) is required when spec.store.platform is magento")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.platform == 'shopify' || !has(self.shopify)")
+        .message("spec.store.shopify may be set only when spec.store.platform is shopify")
+        .field_path(".shopify"),
+    validation = Rule::new("self.platform == 'magento' || !has(self.magento)")
+        .message("spec.store.magento may be set only when spec.store.platform is magento")
+        .field_path(".magento"),
+    validation = Rule::new("self.platform == 'woocommerce' || !has(self.woocommerce)")
+        .message("spec.store.woocommerce may be set only when spec.store.platform is woocommerce")
+        .field_path(".woocommerce"),
+)]
+pub struct StoreSpec {
+    /// The store platform: shopify, woocommerce or magento. Immutable.
+    pub platform: StorePlatform,
+
+    /// The store's base URL, e.g. https://acme.example (for Shopify, the shop's admin host,
+    /// e.g. https://acme.myshopify.com).
+    #[schemars(length(min = 1, max = 2048))]
+    pub url: String,
+
+    /// Shopify settings; required when platform is shopify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopify: Option<ShopifyOptions>,
+
+    /// WooCommerce settings; optional when platform is woocommerce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub woocommerce: Option<WooCommerceOptions>,
+
+    /// Magento 2 settings; required when platform is magento.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magento: Option<MagentoOptions>,
+}
+
+/// Supported store platforms.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum StorePlatform {
+    Shopify,
+    #[serde(rename = "woocommerce")]
+    WooCommerce,
+    Magento,
+}
+
+impl StorePlatform {
+    pub const ALL: [Self; 3] = [Self::Shopify, Self::WooCommerce, Self::Magento];
+
+    /// The lower-case name used in URLs (`/webhooks/<name>`), Redis keys and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopify => "shopify",
+            Self::WooCommerce => "woocommerce",
+            Self::Magento => "magento",
+        }
+    }
+
+    /// The platform named by `as_str`.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// Shopify-specific settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ShopifyOptions {
+    /// The shop's permanent domain, e.g. acme.myshopify.com. Webhooks whose
+    /// X-Shopify-Shop-Domain names another shop are rejected.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$"))]
+    pub shop_domain: String,
+
+    /// The Admin API version used for polling, e.g. 2025-07.
+    #[serde(default = "default_shopify_api_version")]
+    #[schemars(regex(pattern = r"^[0-9]{4}-(01|04|07|10)$"))]
+    pub api_version: String,
+}
+
+/// WooCommerce-specific settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WooCommerceOptions {
+    /// Path of the WooCommerce REST API below the store URL.
+    #[serde(default = "default_woocommerce_api_path")]
+    #[schemars(regex(pattern = r"^/[A-Za-z0-9/_.-]*$"))]
+    pub api_path: String,
+}
+
+impl Default for WooCommerceOptions {
+    fn default() -> Self {
+        Self {
+            api_path: default_woocommerce_api_path(),
+        }
+    }
+}
+
+/// Magento 2 (Adobe Commerce) settings.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct MagentoOptions {
+    /// The store view code used in REST paths (/rest/<storeCode>/V1/…).
+    #[serde(default = "default_magento_store_code")]
+    #[schemars(regex(pattern = r"^[a-z0-9_]+$"))]
+    pub store_code: String,
+
+    /// How webhooks are signed. Open-source Magento sends none by itself; they come from an
+    /// extension or from Adobe Commerce Webhooks.
+    pub webhooks: MagentoWebhooks,
+}
+
+/// The signature scheme of a Magento store's webhooks.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = Rule::new("self.scheme != 'adobe' || has(self.publicKey)")
+        .message("spec.store.magento.webhooks.publicKey (PEM) is required when scheme is adobe")
+        .reason(Reason::FieldValueRequired),
+    validation = Rule::new("self.scheme == 'adobe' || !has(self.publicKey)")
+        .message("spec.store.magento.webhooks.publicKey is used only with scheme adobe")
+        .field_path(".publicKey"),
+)]
+pub struct MagentoWebhooks {
+    /// standard (Standard Webhooks, recommended for an extension), hmac (HMAC-SHA256 of the
+    /// body in a header, as common extensions send it) or adobe (Adobe Commerce Webhooks,
+    /// RSA-SHA256 checked with publicKey).
+    pub scheme: MagentoWebhookScheme,
+
+    /// With scheme hmac: the header that carries the signature.
+    #[serde(default = "default_magento_signature_header")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9-]+$"))]
+    pub signature_header: String,
+
+    /// With scheme hmac: how the signature is encoded, hex or base64.
+    #[serde(default)]
+    pub signature_encoding: SignatureEncoding,
+
+    /// With scheme adobe: the PEM public key from the Adobe Commerce admin. Never fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^-----BEGIN PUBLIC KEY-----"))]
+    pub public_key: Option<String>,
+}
+
+/// Magento webhook signature schemes.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MagentoWebhookScheme {
+    Standard,
+    Hmac,
+    Adobe,
+}
+
+/// Encodings of an HMAC signature header.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+fn default_shopify_api_version() -> String {
+    "2025-07".into()
+}
+fn default_woocommerce_api_path() -> String {
+    "/wp-json/wc/v3".into()
+}
+fn default_magento_store_code() -> String {
+    "default".into()
+}
+fn default_magento_signature_header() -> String {
+    "x-magento-signature".into()
+}
