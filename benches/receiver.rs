@@ -1,6 +1,6 @@
 //! Receiver benchmark: signed Shopify-format deliveries over loopback HTTP/1.1 keep-alive
 //! connections into the real `syncline receiver` binary, backed by a real redis-server
-//! (AOF on, fsync every second, as DESIGN.md asks for). Prints verified webhooks per second,
+//! (AOF on, fsync every second, as docs/design.md asks for). Prints verified webhooks per second,
 //! p50/p99 latency, receiver CPU per 1,000 requests and RSS, beside two baselines measured
 //! in the same run: `redis-benchmark` XADD and a bare axum handler driven by the same client.
 //!

@@ -1,6 +1,6 @@
 //! Loading one pipeline's inputs the same way in a pod and on a laptop: a SyncPipeline
 //! manifest, a Kubernetes Secret manifest, and `SYNCLINE_<KEY>` environment variables that
-//! win over the file (see "One manifest everywhere" in DESIGN.md).
+//! win over the file (see "One manifest everywhere" in docs/design.md).
 //!
 //! The parsing functions are pure (text and an environment list in, values out) so they can
 //! be unit-tested without touching the file system or the process environment.
@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::api::SyncPipeline;
 
-/// Secret keys the data-plane roles read (DESIGN.md, "Keys of the pipeline's Secret").
+/// Secret keys the data-plane roles read (docs/design.md, "Keys of the pipeline's Secret").
 pub const SECRET_KEYS: &[&str] = &[
     "webhookSecret",
     "webhookSecretPrevious",

@@ -1,7 +1,11 @@
 //! syncline: a Kubernetes operator that runs store-to-CRM sync pipelines.
 //!
 //! The crate is one library with one binary; `src/main.rs` only dispatches subcommands.
-//! See DESIGN.md for the architecture this layout follows.
+//! See docs/design.md for the architecture this layout follows.
+
+/// Sent on every request to a store or CRM, so their operators can tell syncline's
+/// traffic (and its version) apart in their logs.
+pub const USER_AGENT: &str = concat!("syncline/", env!("CARGO_PKG_VERSION"));
 
 pub mod api;
 pub mod config;

@@ -353,6 +353,7 @@ async fn main() -> anyhow::Result<()> {
                     outage_ms: u64::try_from(args.outage.as_millis()).unwrap_or(u64::MAX),
                     burst_429: args.burst_429,
                     retry_after_secs: 0,
+                    only_path: String::new(),
                 },
                 retry_after_on_429: args.retry_after_on_429,
             };

@@ -166,6 +166,16 @@ impl ObjectKind {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == name)
     }
+
+    /// One object of the kind, in messages: `order`, `cart`.
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Customers => "customer",
+            Self::Orders => "order",
+            Self::Products => "product",
+            Self::Carts => "cart",
+        }
+    }
 }
 
 /// Reconciliation polling.
@@ -316,7 +326,7 @@ impl Default for WorkersSpec {
 }
 
 /// A request budget: `requests` per `perSeconds`.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct CrmRateLimit {
     /// Requests allowed in each window.

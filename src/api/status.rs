@@ -130,4 +130,7 @@ pub mod condition {
     pub const PAUSED: &str = "Paused";
     /// True while workers report that the CRM refuses the pipeline's token (401/403).
     pub const CRM_UNAUTHORIZED: &str = "CrmUnauthorized";
+    /// True while HubSpot's own rate-limit headers state a lower limit than
+    /// `spec.crmRateLimit` declares (the workers then pace at HubSpot's figure).
+    pub const CRM_RATE_LIMIT_MISMATCH: &str = "CrmRateLimitMismatch";
 }

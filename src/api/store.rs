@@ -40,6 +40,15 @@ pub struct StoreSpec {
     #[schemars(length(min = 1, max = 2048))]
     pub url: String,
 
+    /// The store's stable identity in every CRM key syncline writes (deals, line items,
+    /// products). Defaults to shopify.shopDomain for Shopify, and elsewhere to the canonical
+    /// form of url (host and path, without scheme, port 80/443, a leading www. or a trailing
+    /// slash), so http → https never re-keys a store. Set it to the old value before moving
+    /// a WooCommerce or Magento store to another domain, or its objects are created anew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9.:/_-]{0,252}$"))]
+    pub id: Option<String>,
+
     /// Shopify settings; required when platform is shopify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shopify: Option<ShopifyOptions>,
@@ -51,6 +60,33 @@ pub struct StoreSpec {
     /// Magento 2 settings; required when platform is magento.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub magento: Option<MagentoOptions>,
+}
+
+impl StoreSpec {
+    /// The identity CRM keys are made from (see `id`); `None` when `url` is unreadable.
+    pub fn identity(&self) -> Option<String> {
+        if let Some(id) = &self.id {
+            return Some(id.clone());
+        }
+        if let Some(shopify) = &self.shopify {
+            return Some(shopify.shop_domain.to_ascii_lowercase());
+        }
+        canonical_url(&self.url)
+    }
+}
+
+/// `https://WWW.Shop.example:443/store/` → `shop.example/store`.
+pub fn canonical_url(url: &str) -> Option<String> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
+    let port = parsed
+        .port()
+        .filter(|p| *p != 80 && *p != 443)
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    let path = parsed.path().trim_end_matches('/');
+    Some(format!("{host}{port}{path}"))
 }
 
 /// Supported store platforms.
@@ -145,6 +181,14 @@ pub struct MagentoWebhooks {
     /// RSA-SHA256 checked with publicKey).
     pub scheme: MagentoWebhookScheme,
 
+    /// A header that names each delivery's topic (e.g. x-magento-topic), for extensions that
+    /// send the bare REST entity. Without it the topic comes from the body's envelope
+    /// (`type`), and a bare entity's kind from its own fields (an order has entity_id and
+    /// increment_id, a product sku and type_id, a customer email and website_id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9-]{1,64}$"))]
+    pub topic_header: Option<String>,
+
     /// With scheme hmac: the header that carries the signature.
     #[serde(default = "default_magento_signature_header")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9-]+$"))]
@@ -189,4 +233,51 @@ fn default_magento_store_code() -> String {
 }
 fn default_magento_signature_header() -> String {
     "x-magento-signature".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls_survive_scheme_case_www_and_slashes() {
+        for (url, want) in [
+            ("https://shop.corner.example", Some("shop.corner.example")),
+            ("http://shop.corner.example/", Some("shop.corner.example")),
+            (
+                "https://WWW.Shop.Corner.Example:443/",
+                Some("shop.corner.example"),
+            ),
+            (
+                "http://shop.example:8080/store/",
+                Some("shop.example:8080/store"),
+            ),
+            ("https://shop.example/store?x=1", Some("shop.example/store")),
+            ("not a url", None),
+        ] {
+            assert_eq!(canonical_url(url).as_deref(), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn identity_prefers_the_explicit_id_then_the_shop_domain() {
+        let mut store = StoreSpec {
+            platform: StorePlatform::Shopify,
+            url: "https://shop.acme.example".into(),
+            id: None,
+            shopify: Some(ShopifyOptions {
+                shop_domain: "acme.myshopify.com".into(),
+                api_version: default_shopify_api_version(),
+            }),
+            woocommerce: None,
+            magento: None,
+        };
+        assert_eq!(store.identity().as_deref(), Some("acme.myshopify.com"));
+        store.id = Some("acme".into());
+        assert_eq!(store.identity().as_deref(), Some("acme"));
+        store.platform = StorePlatform::WooCommerce;
+        store.shopify = None;
+        store.id = None;
+        assert_eq!(store.identity().as_deref(), Some("shop.acme.example"));
+    }
 }

@@ -232,6 +232,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
             .then(|| crate::poller::backfilled_objects(&p.spec)),
         queue_write_every: ctx.settings.queue_sample_interval,
         replay,
+        declared_rate: p.spec.crm_rate_limit.clone(),
     };
     let new_status = status::compute(&observed, p.status.as_ref(), Time(Timestamp::now()));
     write_status(p, ctx, &new_status).await?;

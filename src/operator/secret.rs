@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{MagentoWebhookScheme, StorePlatform, SyncPipelineSpec};
 
-/// Keys of the pipeline's Secret (see DESIGN.md, "One manifest everywhere").
+/// Keys of the pipeline's Secret (see docs/design.md, "One manifest everywhere").
 pub mod keys {
     pub const WEBHOOK_SECRET: &str = "webhookSecret";
     pub const WEBHOOK_SECRET_PREVIOUS: &str = "webhookSecretPrevious";

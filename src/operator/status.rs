@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::scaler::Scaling;
 use crate::api::{
-    DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
+    CrmRateLimit, DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
 };
 use crate::queue::admin::QueueSample;
 
@@ -34,6 +34,9 @@ pub mod reason {
     pub const SCALING_ON_LAG: &str = "ScalingOnLag";
     pub const MAX_REPLICAS_REACHED: &str = "MaxReplicasReached";
     pub const LAG_UNKNOWN: &str = "LagUnknown";
+    pub const STATED_LIMIT_LOWER: &str = "StatedLimitLower";
+    pub const STATED_LIMIT_NOT_LOWER: &str = "StatedLimitNotLower";
+    pub const NO_STATED_LIMIT: &str = "NoStatedLimit";
 }
 
 /// What resolving the pipeline's Secret found.
@@ -93,13 +96,15 @@ pub struct Observed {
     pub replay: Option<DeadLetterReplayStatus>,
     /// The object types a backfill imports (`None` without `spec.polling.backfillSince`).
     pub backfill_objects: Option<Vec<String>>,
+    /// `spec.crmRateLimit`, to compare with what HubSpot states.
+    pub declared_rate: CrmRateLimit,
 }
 
-struct Cond {
-    type_: &'static str,
-    ok: bool,
-    reason: &'static str,
-    message: String,
+pub(super) struct Cond {
+    pub type_: &'static str,
+    pub ok: bool,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 fn deployment_condition(
@@ -274,6 +279,7 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
         paused,
         crm,
         scaling_condition(&o.scaling),
+        rate_limit::condition(o, old),
     ]
 }
 
@@ -415,9 +421,15 @@ pub fn compute(
 }
 
 /// Whether a condition in this status is the healthy state (Normal Event) rather than a
-/// problem (Warning Event). Paused and CrmUnauthorized read the other way round.
+/// problem (Warning Event). Paused, CrmUnauthorized and CrmRateLimitMismatch read the
+/// other way round.
 pub fn is_healthy(c: &Condition) -> bool {
-    let inverted = c.type_ == condition::PAUSED || c.type_ == condition::CRM_UNAUTHORIZED;
+    let inverted = [
+        condition::PAUSED,
+        condition::CRM_UNAUTHORIZED,
+        condition::CRM_RATE_LIMIT_MISMATCH,
+    ]
+    .contains(&c.type_.as_str());
     (c.status == "True") != inverted
 }
 
@@ -440,6 +452,7 @@ pub fn transitions(
 }
 
 mod progress;
+mod rate_limit;
 
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! The reconciliation poller (DESIGN.md guarantee 6): per object type a cursor
+//! The reconciliation poller (docs/design.md guarantee 6): per object type a cursor
 //! `(updated_at, id)` in Redis; each cycle lists the store from the cursor minus
 //! `spec.polling.lookback`, follows pagination to the end, enqueues every object as an
 //! event, and saves the cursor only after all of it is enqueued, with a write the lease's

@@ -96,6 +96,8 @@ pub struct QueueSample {
     pub last_poll: Option<String>,
     /// The backfill's progress fields (`<object>:count`, `:done`, `:finishedAt`).
     pub backfill: std::collections::BTreeMap<String, String>,
+    /// The CRM limits the workers last saw HubSpot state, if any.
+    pub crm_limits: Option<super::StatedLimits>,
 }
 
 /// The sampled replies, in the order `sample` queues the commands.
@@ -106,6 +108,7 @@ type SampleReply = (
     redis::RedisResult<u64>,
     redis::RedisResult<Option<String>>,
     redis::RedisResult<Option<String>>,
+    redis::RedisResult<std::collections::BTreeMap<String, String>>,
     redis::RedisResult<std::collections::BTreeMap<String, String>>,
 );
 
@@ -135,8 +138,10 @@ pub async fn sample(
         .cmd("GET")
         .arg(keys.last_poll())
         .cmd("HGETALL")
-        .arg(keys.backfill());
-    let (lag, pending, dead, retries, crm, last_poll, backfill): SampleReply =
+        .arg(keys.backfill())
+        .cmd("HGETALL")
+        .arg(keys.crm_limits());
+    let (lag, pending, dead, retries, crm, last_poll, backfill, limits): SampleReply =
         tokio::time::timeout(timeout, pipe.query_async(&mut conn))
             .await
             .map_err(|_| AdminError::Timeout(timeout))?
@@ -155,6 +160,7 @@ pub async fn sample(
         crm_unauthorized: crm.map_err(redis_err)?.filter(|m| !m.is_empty()),
         last_poll: last_poll.map_err(redis_err)?,
         backfill: backfill.map_err(redis_err)?,
+        crm_limits: super::StatedLimits::from_hash(&limits.map_err(redis_err)?),
     })
 }
 

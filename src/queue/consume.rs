@@ -17,7 +17,19 @@ pub struct Entry {
     pub fields: HashMap<String, Vec<u8>>,
 }
 
+/// The entry field a retried event carries the CRM writes that already landed in
+/// (the worker owns its content; the queue only keeps it with the entry).
+pub const LANDED_FIELD: &str = "landed";
+
 impl Entry {
+    /// A copy with one field set, e.g. the `landed` record of a partly written event before
+    /// it goes to the retry set or the dead letters (both keep an entry's fields).
+    pub fn with_field(&self, name: &str, value: String) -> Self {
+        let mut copy = self.clone();
+        copy.fields.insert(name.to_owned(), value.into_bytes());
+        copy
+    }
+
     /// How many times the entry failed before (0 for a first delivery).
     pub fn attempts(&self) -> u32 {
         self.text("attempts")

@@ -1,5 +1,5 @@
 //! Redis: the only module that talks to it. Streams, the dedupe-and-enqueue Lua script and
-//! the key layout of DESIGN.md ("Redis layout"), where every key of a pipeline shares the
+//! the key layout of docs/design.md ("Redis layout"), where every key of a pipeline shares the
 //! hash tag `{ns/name}` so the pipeline's keys live in one Redis Cluster slot and a script
 //! may touch several of them.
 
@@ -9,10 +9,10 @@ mod dead;
 mod envelope;
 mod poller;
 mod ratelimit;
-pub use ratelimit::RateBudget;
+pub use ratelimit::{RateBudget, StatedLimits};
 mod watermark;
 
-pub use consume::{Entry, QueueDepth};
+pub use consume::{Entry, LANDED_FIELD, QueueDepth};
 pub use dead::{DeadLetter, DeadLetterFilter, count_text as dead_letter_count};
 pub use watermark::{Claim, ClaimOutcome};
 
@@ -114,6 +114,12 @@ impl QueueKeys {
     /// message; the operator turns it into the `CrmUnauthorized` condition.
     pub fn crm_unauthorized(&self) -> String {
         format!("{}:crm:unauthorized", self.prefix)
+    }
+
+    /// The CRM limits the pipeline's workers last saw stated in HubSpot's headers (a
+    /// [`StatedLimits`] hash), for the `CrmRateLimitMismatch` condition.
+    pub fn crm_limits(&self) -> String {
+        format!("{}:crm:limits", self.prefix)
     }
 }
 

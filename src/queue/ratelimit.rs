@@ -42,7 +42,101 @@ fn emission_ms(budget: RateBudget) -> String {
     format!("{:.3}", (budget.emission.as_secs_f64() * 1000.0).max(0.001))
 }
 
+/// The account's pace key beside its bucket (same hash tag, so one script reads both).
+fn pace_key(bucket: &str) -> String {
+    format!("{bucket}:pace")
+}
+
+/// How long a published pace holds without a fresh observation: long enough to outlast
+/// quiet spells, short enough that a raised limit is used within the hour.
+pub const PACE_TTL: Duration = Duration::from_secs(3600);
+
+/// The CRM limits a pipeline's workers saw stated, as kept in `QueueKeys::crm_limits`:
+/// the operator compares them with `spec.crmRateLimit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatedLimits {
+    /// Requests per interval (`X-HubSpot-RateLimit-Max`).
+    pub max: Option<u64>,
+    pub interval_ms: Option<u64>,
+    pub daily: Option<u64>,
+    pub daily_remaining: Option<u64>,
+    /// When a worker last saw them (RFC 3339).
+    pub observed_at: Option<String>,
+}
+
+impl StatedLimits {
+    const FIELDS: [&'static str; 5] =
+        ["max", "intervalMs", "daily", "dailyRemaining", "observedAt"];
+
+    fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let values = [
+            self.max.map(|v| v.to_string()),
+            self.interval_ms.map(|v| v.to_string()),
+            self.daily.map(|v| v.to_string()),
+            self.daily_remaining.map(|v| v.to_string()),
+            self.observed_at.clone(),
+        ];
+        Self::FIELDS
+            .into_iter()
+            .zip(values)
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect()
+    }
+
+    /// From the hash's fields (as HGETALL answers them); unknown or bad fields are ignored.
+    pub fn from_hash(hash: &std::collections::BTreeMap<String, String>) -> Option<Self> {
+        if hash.is_empty() {
+            return None;
+        }
+        let num = |k: &str| hash.get(k).and_then(|v| v.parse().ok());
+        Some(Self {
+            max: num("max"),
+            interval_ms: num("intervalMs"),
+            daily: num("daily"),
+            daily_remaining: num("dailyRemaining"),
+            observed_at: hash.get("observedAt").cloned(),
+        })
+    }
+}
+
 impl Queue {
+    /// Publishes the account's pace (slower than its declared budget) for every worker of
+    /// the account, and records what the headers stated for this pipeline's status. A pace
+    /// no slower than the declared budget removes the published one.
+    pub async fn publish_crm_limits(
+        &self,
+        bucket: &str,
+        declared: RateBudget,
+        pace: RateBudget,
+        stated: &StatedLimits,
+    ) -> Result<(), QueueError> {
+        let ttl = PACE_TTL.as_millis() as u64;
+        let pace_cmd = if pace.emission > declared.emission {
+            let mut cmd = redis::cmd("SET");
+            cmd.arg(pace_key(bucket))
+                .arg(format!("{} {}", emission_ms(pace), pace.burst.max(1)))
+                .arg("PX")
+                .arg(ttl);
+            cmd
+        } else {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(pace_key(bucket));
+            cmd
+        };
+        let mut conn = self.conn.clone();
+        let _: () = self.bounded(pace_cmd.query_async(&mut conn)).await?;
+        let key = self.keys.crm_limits();
+        let mut pipe = redis::pipe();
+        pipe.atomic().cmd("DEL").arg(&key).ignore();
+        let pairs = stated.to_pairs();
+        if !pairs.is_empty() {
+            pipe.cmd("HSET").arg(&key).arg(pairs).ignore();
+            pipe.cmd("PEXPIRE").arg(&key).arg(ttl).ignore();
+        }
+        let _: () = self.bounded(pipe.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
     /// One GCRA step on the bucket `key`: `Ok(None)` when a request may go now, else how
     /// long to wait before asking again.
     pub async fn rate_take(
@@ -53,6 +147,7 @@ impl Queue {
         let script = script(include_str!("lua/gcra.lua"));
         let mut invocation = script.key(key);
         invocation
+            .key(pace_key(key))
             .arg(emission_ms(budget))
             .arg(budget.burst.max(1))
             .arg("take");
@@ -72,6 +167,7 @@ impl Queue {
         let script = script(include_str!("lua/gcra.lua"));
         let mut invocation = script.key(key);
         invocation
+            .key(pace_key(key))
             .arg(emission_ms(budget))
             .arg(budget.burst.max(1))
             .arg("pause")

@@ -5,7 +5,6 @@ use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
 use super::handlers::Route;
-use super::payload::PayloadShape;
 use super::signature::{self, Encoding, SignatureError, StandardHeaders};
 use super::{MagentoScheme, ReceiverState, Rejection};
 use crate::queue::MAX_DELIVERY_ID_LEN;
@@ -16,7 +15,6 @@ pub(super) struct Delivery {
     pub(super) topic: Option<String>,
     pub(super) triggered_at: Option<String>,
     pub(super) scheme: &'static str,
-    pub(super) shape: PayloadShape,
 }
 
 pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -87,7 +85,6 @@ pub(super) fn verify(
                 topic: Some(topic),
                 triggered_at: header(headers, "x-shopify-triggered-at").map(str::to_owned),
                 scheme: "shopify",
-                shape: PayloadShape::Shopify,
             })
         }
         Route::WooCommerce => {
@@ -107,7 +104,6 @@ pub(super) fn verify(
                 ),
                 triggered_at: None,
                 scheme: "woocommerce",
-                shape: PayloadShape::WooCommerce,
             })
         }
         Route::Magento => match &state.magento {
@@ -127,7 +123,6 @@ pub(super) fn verify(
                     topic: None,
                     triggered_at: None,
                     scheme: "magento-hmac",
-                    shape: PayloadShape::Generic,
                 })
             }
             Some(MagentoScheme::Adobe(key)) => {
@@ -142,7 +137,6 @@ pub(super) fn verify(
                     topic: None,
                     triggered_at: None,
                     scheme: "magento-adobe",
-                    shape: PayloadShape::Generic,
                 })
             }
             Some(MagentoScheme::Standard) => verify_standard(state, headers, body),
@@ -175,7 +169,6 @@ fn verify_standard(
         topic: None,
         triggered_at: jiff::Timestamp::from_second(ts).ok().map(|t| t.to_string()),
         scheme: "standard",
-        shape: PayloadShape::Generic,
     })
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// Why a delivery was not accepted. Nothing is enqueued for any of these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     #[error("the webhook signature header is missing")]
     MissingSignature,
@@ -22,6 +22,10 @@ pub enum Rejection {
     MissingHeader,
     #[error("the body is not valid JSON")]
     MalformedJson,
+    /// Verified, but nothing the worker could sync: answered 422 rather than
+    /// acknowledged and lost. The text names the problem (topic, shape or field).
+    #[error("{0}")]
+    Unsyncable(String),
     #[error("the body could not be read")]
     BodyUnreadable,
     #[error("the body is larger than the limit")]
@@ -40,7 +44,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// The HTTP status the provider sees.
-    pub fn status(self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::MissingSignature
             | Self::InvalidSignature
@@ -49,6 +53,7 @@ impl Rejection {
             Self::MissingHeader | Self::MalformedJson | Self::BodyUnreadable => {
                 StatusCode::BAD_REQUEST
             }
+            Self::Unsyncable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -59,7 +64,7 @@ impl Rejection {
     }
 
     /// The stable code in the JSON answer and in the metric's outcome label.
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &'static str {
         match self {
             Self::MissingSignature => "missing_signature",
             Self::InvalidSignature => "invalid_signature",
@@ -67,6 +72,7 @@ impl Rejection {
             Self::WrongShop => "wrong_shop",
             Self::MissingHeader => "missing_header",
             Self::MalformedJson => "malformed_json",
+            Self::Unsyncable(_) => "unsyncable",
             Self::BodyUnreadable => "body_unreadable",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",

@@ -14,8 +14,8 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
 use super::delivery::{header, verify};
-use super::payload;
 use super::{MagentoScheme, ReceiverState, Rejection};
+use crate::connectors::store::webhook::{self, Delivered};
 use crate::queue::{EnqueueOutcome, EventEnvelope};
 
 /// The webhook routes; each is served only when it fits the pipeline's platform.
@@ -206,20 +206,36 @@ async fn verify_and_store(
     *topic = delivery.topic.clone();
     let text = std::str::from_utf8(&body).map_err(|_| Rejection::MalformedJson)?;
     let json: Value = serde_json::from_str(text).map_err(|_| Rejection::MalformedJson)?;
-    let topic_text = delivery
-        .topic
-        .or_else(|| payload::topic_from_body(&json))
-        .unwrap_or_else(|| "unknown".to_owned());
+    // The worker maps the body through this same reader: acknowledge only what it can.
+    let header_topic = delivery.topic.as_deref().or_else(|| {
+        let name = state
+            .topic_header
+            .as_ref()
+            .filter(|_| route == Route::Magento)?;
+        header(headers, name.as_str())
+    });
+    let read = webhook::read(state.platform, header_topic, &json).map_err(|e| {
+        tracing::info!(route = route.as_str(), error = %e, "delivery refused: it cannot be synced");
+        Rejection::Unsyncable(e.to_string())
+    })?;
+    let (topic_text, kind, object_id, updated_at) = match read {
+        Delivered::Object { topic, record } => (
+            topic,
+            record.kind(),
+            Some(record.id().to_owned()),
+            Some(record.updated_at().to_string()),
+        ),
+        Delivered::Deletion { topic, kind } => (topic, kind, None, None),
+    };
     *topic = Some(topic_text.clone());
-    let object = payload::describe(delivery.shape, &topic_text, &json);
     let envelope = EventEnvelope {
         delivery_id: delivery.id,
         platform: state.platform.as_str().to_owned(),
         scheme: delivery.scheme.to_owned(),
         topic: topic_text,
-        object_kind: object.kind.map(str::to_owned),
-        object_id: object.id,
-        updated_at: object.updated_at,
+        object_kind: Some(kind.as_str().to_owned()),
+        object_id,
+        updated_at,
         triggered_at: delivery.triggered_at,
         received_at: jiff::Timestamp::now().to_string(),
         body: text.to_owned(),

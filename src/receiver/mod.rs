@@ -1,12 +1,11 @@
 //! `syncline receiver`: the axum server for one pipeline's webhooks. It only verifies,
-//! dedupes and enqueues (guarantees 1, 2 and 7 of DESIGN.md); everything slow happens in
+//! dedupes and enqueues (guarantees 1, 2 and 7 of docs/design.md); everything slow happens in
 //! the workers, so a store's delivery is answered within milliseconds.
 
 mod delivery;
 mod error;
 mod handlers;
 pub mod metrics;
-pub mod payload;
 mod server;
 pub mod signature;
 
@@ -140,6 +139,8 @@ pub struct ReceiverState {
     body_keys: HmacKeys,
     standard_keys: HmacKeys,
     magento: Option<MagentoScheme>,
+    /// `spec.store.magento.webhooks.topicHeader`, lower-cased.
+    topic_header: Option<HeaderName>,
     queue: Queue,
     metrics: ReceiverMetrics,
     permits: Semaphore,
@@ -189,6 +190,13 @@ impl ReceiverState {
             }
             _ => None,
         };
+        let topic_header = spec
+            .store
+            .magento
+            .as_ref()
+            .and_then(|m| m.webhooks.topic_header.as_deref())
+            .map(|h| HeaderName::try_from(h.to_ascii_lowercase()))
+            .transpose()?;
         let needs_secret = !matches!(magento, Some(MagentoScheme::Adobe(_)));
         if needs_secret && secrets.is_empty() {
             return Err(ReceiverError::MissingWebhookSecret);
@@ -217,6 +225,7 @@ impl ReceiverState {
             body_keys: HmacKeys::from_secrets(&body_hmac_secrets(platform, &secrets)),
             standard_keys: HmacKeys::from_standard_secrets(&secrets),
             magento,
+            topic_header,
             queue,
             metrics: ReceiverMetrics::new()?,
             last_failure_log: AtomicU64::new(0),

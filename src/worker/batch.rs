@@ -9,9 +9,9 @@ use jiff::Timestamp;
 
 use super::plan::{Item, PlanContext, plan};
 use super::retry::{Decision, FailureClass, decide};
-use super::write::{CrmWriter, WriteFailure};
+use super::write::{CrmWriter, EventWrites, WriteFailure};
 use crate::model::ObjectKind;
-use crate::queue::{ClaimOutcome, DeadLetter, Entry, Queue, QueueError};
+use crate::queue::{ClaimOutcome, DeadLetter, Entry, LANDED_FIELD, Queue, QueueError};
 
 /// How long the CRM-unauthorized mark lives unless renewed.
 const UNAUTHORIZED_TTL: Duration = Duration::from_secs(600);
@@ -123,7 +123,14 @@ impl BatchHandler {
             return Ok(report);
         }
 
-        let writes: Vec<_> = claimed.iter().map(|i| &i.writes).collect();
+        let writes: Vec<EventWrites<'_>> = claimed
+            .iter()
+            .map(|i| EventWrites {
+                writes: &i.writes,
+                landed: &i.landed,
+                retry: entries[i.entry].attempts() > 0 || !i.landed.is_empty(),
+            })
+            .collect();
         let results = match self.writer.write(&writes).await {
             Ok(results) => results,
             Err(e) => {
@@ -135,15 +142,21 @@ impl BatchHandler {
         let mut ok_claims = Vec::new();
         let mut ok_ids = Vec::new();
         let mut ok_entries = Vec::new();
-        let mut failed: Vec<(&Item, WriteFailure)> = Vec::new();
-        for (item, result) in claimed.into_iter().zip(results) {
-            match result {
-                Ok(()) => {
+        let mut failed: Vec<(&Item, WriteFailure, Entry)> = Vec::new();
+        for (item, outcome) in claimed.into_iter().zip(results) {
+            let entry = &entries[item.entry];
+            match outcome.failure {
+                None => {
                     ok_claims.push(item.claim.clone());
-                    ok_ids.push(entries[item.entry].id.clone());
-                    ok_entries.push(&entries[item.entry]);
+                    ok_ids.push(entry.id.clone());
+                    ok_entries.push(entry);
                 }
-                Err(f) => failed.push((item, f)),
+                // The retry (or a replayed dead letter) sends only what is still missing.
+                Some(f) if !outcome.landed.is_empty() => {
+                    let entry = entry.with_field(LANDED_FIELD, outcome.landed.encode());
+                    failed.push((item, f, entry));
+                }
+                Some(f) => failed.push((item, f, entry.clone())),
             }
         }
         // Watermarks first: a crash before the ack re-delivers the entry, which then finds
@@ -160,10 +173,11 @@ impl BatchHandler {
             self.queue.clear_crm_unauthorized().await?;
         }
 
-        let held: Vec<_> = failed.iter().map(|(i, _)| i.claim.clone()).collect();
+        // Released, not committed: the watermark stays open at this version, so an older
+        // version is dropped while this one's retry may still claim it.
+        let held: Vec<_> = failed.iter().map(|(i, _, _)| i.claim.clone()).collect();
         self.queue.release_objects(&self.consumer, &held).await?;
-        for (item, failure) in failed {
-            let entry = &entries[item.entry];
+        for (_, failure, entry) in &failed {
             if matches!(failure.class, FailureClass::Outage { .. }) {
                 report.outage = true;
             }

@@ -2,7 +2,8 @@
 //! words, dead-letter reasons, HubSpot object paths), never from payloads.
 
 use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry,
+    Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry,
 };
 
 /// The worker's metrics, in a registry of their own so tests can run many workers in one
@@ -23,6 +24,16 @@ pub struct WorkerMetrics {
     pub dead_letters: IntCounterVec,
     pub watermark_drops: IntCounter,
     pub rate_wait: Histogram,
+    /// `syncline_worker_retried_inputs_total{call}`: upsert inputs and association pairs
+    /// sent again for events being retried (call: upsert, associate).
+    pub retried_inputs: IntCounterVec,
+    /// `syncline_worker_crm_observed_limit{window}`: the limit HubSpot's own headers state
+    /// (window: interval = requests per `-Interval-Milliseconds`, daily).
+    pub observed_limit: IntGaugeVec,
+    /// `syncline_worker_crm_observed_interval_seconds`: the interval of that limit.
+    pub observed_interval: Gauge,
+    /// `syncline_worker_crm_daily_remaining`: `X-HubSpot-RateLimit-Daily-Remaining`.
+    pub daily_remaining: IntGauge,
 }
 
 impl WorkerMetrics {
@@ -84,7 +95,29 @@ impl WorkerMetrics {
             )
             .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
         )?;
-        let collectors: [Box<dyn prometheus::core::Collector>; 8] = [
+        let retried_inputs = IntCounterVec::new(
+            Opts::new(
+                "syncline_worker_retried_inputs_total",
+                "Inputs sent again for events being retried, by call (upsert, associate).",
+            ),
+            &["call"],
+        )?;
+        let observed_limit = IntGaugeVec::new(
+            Opts::new(
+                "syncline_worker_crm_observed_limit",
+                "The request limit HubSpot's rate-limit headers state, by window (interval, daily).",
+            ),
+            &["window"],
+        )?;
+        let observed_interval = Gauge::new(
+            "syncline_worker_crm_observed_interval_seconds",
+            "The interval of HubSpot's stated request limit (X-HubSpot-RateLimit-Interval-Milliseconds).",
+        )?;
+        let daily_remaining = IntGauge::new(
+            "syncline_worker_crm_daily_remaining",
+            "Requests left today by X-HubSpot-RateLimit-Daily-Remaining.",
+        )?;
+        let collectors: [Box<dyn prometheus::core::Collector>; 12] = [
             Box::new(events.clone()),
             Box::new(batch_size.clone()),
             Box::new(crm_latency.clone()),
@@ -93,6 +126,10 @@ impl WorkerMetrics {
             Box::new(dead_letters.clone()),
             Box::new(watermark_drops.clone()),
             Box::new(rate_wait.clone()),
+            Box::new(retried_inputs.clone()),
+            Box::new(observed_limit.clone()),
+            Box::new(observed_interval.clone()),
+            Box::new(daily_remaining.clone()),
         ];
         for collector in collectors {
             registry.register(collector)?;
@@ -107,6 +144,10 @@ impl WorkerMetrics {
             dead_letters,
             watermark_drops,
             rate_wait,
+            retried_inputs,
+            observed_limit,
+            observed_interval,
+            daily_remaining,
         })
     }
 

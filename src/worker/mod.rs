@@ -5,7 +5,9 @@
 
 pub mod batch;
 mod http;
+pub mod landed;
 pub mod metrics;
+mod pace;
 pub mod plan;
 pub mod retry;
 pub mod write;
@@ -84,15 +86,15 @@ pub enum WorkerError {
     },
 }
 
-/// The store half of every CRM unique key: platform plus the store URL's host, so keys stay
-/// the same when a pipeline is renamed and differ between two stores of one platform.
+/// The store half of every CRM unique key: platform plus the store's stable identity
+/// (`StoreSpec::identity`), so keys stay the same when a pipeline is renamed or its URL
+/// changes scheme, and differ between two stores of one platform.
 pub fn store_ref(spec: &SyncPipelineSpec) -> Result<StoreRef, WorkerError> {
-    let url = reqwest::Url::parse(&spec.store.url)
-        .map_err(|_| WorkerError::StoreUrl(spec.store.url.clone()))?;
-    let host = url
-        .host_str()
+    let identity = spec
+        .store
+        .identity()
         .ok_or_else(|| WorkerError::StoreUrl(spec.store.url.clone()))?;
-    Ok(StoreRef::new(spec.store.platform, host))
+    Ok(StoreRef::new(spec.store.platform, identity))
 }
 
 /// The deal mapping from `spec.crm.hubspot`, over the defaults.
@@ -174,6 +176,7 @@ pub fn handler(
             bucket: rate_limit_key(&crm_account(config)),
             budget,
             metrics,
+            published: Default::default(),
         },
         queue,
         plan: PlanContext {

@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 use crate::connectors::crm::hubspot::mapping::{self, CrmWrites, Mapped, MappingConfig};
 use crate::connectors::store::map_record;
 use crate::model::{ObjectKind, Record, StorePlatform, StoreRef};
-use crate::queue::{Claim, Entry, EventEnvelope};
+use crate::queue::{Claim, Entry, EventEnvelope, LANDED_FIELD};
+
+use super::landed::Landed;
 
 /// One object to write: the newest version in the batch and what it writes.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +23,8 @@ pub struct Item {
     pub kind: ObjectKind,
     pub claim: Claim,
     pub writes: CrmWrites,
+    /// What a previous try of this entry already wrote (empty for a first try).
+    pub landed: Landed,
 }
 
 /// An entry that failed for good before any CRM call.
@@ -114,6 +118,10 @@ pub fn plan(entries: &[Entry], ctx: &PlanContext, now: Timestamp) -> Plan {
                     digest: digest(&writes),
                 },
                 writes,
+                landed: entries[c.entry]
+                    .text(LANDED_FIELD)
+                    .map(|t| Landed::decode(&t))
+                    .unwrap_or_default(),
             }),
             Ok(Mapped::NotDueUntil(due)) => out.later.push((c.entry, due.as_millisecond())),
             Ok(Mapped::Skip(why)) => out.done.push((c.entry, why)),
@@ -159,8 +167,16 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
     if topic.contains("delete") {
         return Decoded::Skip("deletion_not_synced");
     }
+    // The receiver and the poller name the kind of everything they enqueue; an entry
+    // without one was acknowledged by something else and must not vanish silently.
     let Some(kind) = envelope.object_kind.as_deref().and_then(ObjectKind::parse) else {
-        return Decoded::Skip("no_object");
+        return Decoded::Dead(
+            "payload_unmapped",
+            format!(
+                "the event names no object kind (topic {:?})",
+                envelope.topic
+            ),
+        );
     };
     if !ctx.objects.contains(&kind) {
         return Decoded::Skip("object_not_synced");

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
+use super::landed::Landed;
 use super::metrics::WorkerMetrics;
 use super::retry::FailureClass;
 use crate::connectors::crm::hubspot::client::bootstrap_steps;
@@ -35,6 +36,24 @@ impl WriteFailure {
     }
 }
 
+/// One event's writes, with what of them landed before (a retry's record).
+#[derive(Debug, Clone, Copy)]
+pub struct EventWrites<'a> {
+    pub writes: &'a CrmWrites,
+    pub landed: &'a Landed,
+    /// The event failed before: what it sends now is budget spent on a retry.
+    pub retry: bool,
+}
+
+/// What writing one event came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutcome {
+    /// Why some of its writes are missing; `None` when all landed.
+    pub failure: Option<WriteFailure>,
+    /// Every upsert of the event that has reached HubSpot, with its id.
+    pub landed: Landed,
+}
+
 /// The CRM writer of one worker.
 #[derive(Clone, Debug)]
 pub struct CrmWriter {
@@ -42,8 +61,10 @@ pub struct CrmWriter {
     pub queue: Queue,
     /// The account's shared bucket key.
     pub bucket: String,
+    /// The declared budget (`spec.crmRateLimit`); HubSpot's headers may slow it down.
     pub budget: RateBudget,
     pub metrics: WorkerMetrics,
+    pub published: super::pace::Published,
 }
 
 type Key = (HubspotObject, String);
@@ -86,7 +107,9 @@ impl CrmWriter {
     pub async fn bootstrap(&self) -> Result<(), super::WorkerError> {
         for step in bootstrap_steps(&required_properties()) {
             self.admit().await?;
-            if let Err(e) = self.client.bootstrap_step(&step).await {
+            let result = self.client.bootstrap_step(&step).await;
+            self.follow_stated_limits().await?;
+            if let Err(e) = result {
                 self.on_error(&e).await?;
                 return Err(e.into());
             }
@@ -94,60 +117,64 @@ impl CrmWriter {
         Ok(())
     }
 
-    /// Writes each event's `CrmWrites`; one result per event, in order.
-    pub async fn write(
-        &self,
-        events: &[&CrmWrites],
-    ) -> Result<Vec<Result<(), WriteFailure>>, QueueError> {
-        let mut failed: Vec<Option<WriteFailure>> = vec![None; events.len()];
+    /// Writes each event's `CrmWrites`, skipping the upserts its `landed` record says
+    /// reached HubSpot before; one outcome per event, in order, each with everything of
+    /// the event that has landed by now (also when a later step failed).
+    pub async fn write(&self, events: &[EventWrites<'_>]) -> Result<Vec<EventOutcome>, QueueError> {
+        let mut out: Vec<EventOutcome> = events
+            .iter()
+            .map(|e| EventOutcome {
+                failure: None,
+                landed: e.landed.clone(),
+            })
+            .collect();
         let mut ids: BTreeMap<Key, String> = BTreeMap::new();
+        for event in events {
+            ids.extend(event.landed.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         for object in ORDER {
-            // Inputs of this type from events still fine, merged by key (a later event's
-            // properties win), remembering which events share each input.
-            let mut merged: BTreeMap<String, (Upsert, Vec<usize>)> = BTreeMap::new();
-            for (i, writes) in events.iter().enumerate() {
-                if failed[i].is_some() {
-                    continue;
-                }
-                for u in writes.upserts.iter().filter(|u| u.object == object) {
-                    match merged.entry(u.key.clone()) {
-                        Entry::Vacant(slot) => {
-                            slot.insert((u.clone(), vec![i]));
-                        }
-                        Entry::Occupied(mut slot) => {
-                            let (input, owners) = slot.get_mut();
-                            input.properties.extend(u.properties.clone());
-                            owners.push(i);
-                        }
-                    }
-                }
-            }
-            let inputs: Vec<(Upsert, Vec<usize>)> = merged.into_values().collect();
+            let inputs = merge_inputs(events, &out, object);
             for chunk in inputs.chunks(MAX_BATCH) {
+                self.count_retried(events, chunk.iter().map(|(_, o)| o.as_slice()), "upsert");
                 let upserts: Vec<Upsert> = chunk.iter().map(|(u, _)| u.clone()).collect();
                 let results = self.upsert_bisecting(object, upserts).await?;
                 for ((_, owners), (key, result)) in chunk.iter().zip(results) {
                     match result {
                         Ok(id) => {
+                            for &i in owners {
+                                out[i].landed.insert(object, key.clone(), id.clone());
+                            }
                             ids.insert((object, key), id);
                         }
                         Err(f) => {
                             for &i in owners {
-                                failed[i].get_or_insert_with(|| f.clone());
+                                out[i].failure.get_or_insert_with(|| f.clone());
                             }
                         }
                     }
                 }
             }
         }
-        self.associate(events, &ids, &mut failed).await?;
-        Ok(failed
-            .into_iter()
-            .map(|f| match f {
-                None => Ok(()),
-                Some(f) => Err(f),
-            })
-            .collect())
+        self.associate(events, &ids, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Counts inputs sent again on behalf of events being retried: the budget retries cost.
+    fn count_retried<'a>(
+        &self,
+        events: &[EventWrites<'_>],
+        owners: impl Iterator<Item = &'a [usize]>,
+        call: &str,
+    ) {
+        let again = owners
+            .filter(|o| o.iter().all(|&i| events[i].retry))
+            .count();
+        if again > 0 {
+            self.metrics
+                .retried_inputs
+                .with_label_values(&[call])
+                .inc_by(again as u64);
+        }
     }
 
     /// One batch upsert; answers per input (same order) its HubSpot id or failure. A whole
@@ -163,6 +190,7 @@ impl CrmWriter {
             let started = Instant::now();
             let result = self.client.batch_upsert(object, &inputs).await;
             self.observe(object.path(), "upsert", started.elapsed(), &result);
+            self.follow_stated_limits().await?;
             match result {
                 Ok(outcome) => Ok(inputs
                     .into_iter()
@@ -193,19 +221,19 @@ impl CrmWriter {
         })
     }
 
-    /// Creates the associations of events whose upserts all succeeded.
+    /// Creates the associations of events whose upserts all succeeded (now or before).
     async fn associate(
         &self,
-        events: &[&CrmWrites],
+        events: &[EventWrites<'_>],
         ids: &BTreeMap<Key, String>,
-        failed: &mut [Option<WriteFailure>],
+        out: &mut [EventOutcome],
     ) -> Result<(), QueueError> {
         let mut wanted: Wanted = BTreeMap::new();
-        for (i, writes) in events.iter().enumerate() {
-            if failed[i].is_some() {
+        for (i, event) in events.iter().enumerate() {
+            if out[i].failure.is_some() {
                 continue;
             }
-            for link in &writes.associations {
+            for link in &event.writes.associations {
                 match (ids.get(&link.from), ids.get(&link.to)) {
                     (Some(from), Some(to)) => wanted
                         .entry((link.from.0, link.to.0))
@@ -214,7 +242,7 @@ impl CrmWriter {
                         .or_default()
                         .push(i),
                     _ => {
-                        failed[i] = Some(WriteFailure {
+                        out[i].failure = Some(WriteFailure {
                             class: FailureClass::Transient,
                             message: "an associated object has no HubSpot id".into(),
                         });
@@ -225,11 +253,13 @@ impl CrmWriter {
         for ((from, to), pairs) in wanted {
             let pairs: Vec<((String, String), Vec<usize>)> = pairs.into_iter().collect();
             for chunk in pairs.chunks(MAX_BATCH) {
+                self.count_retried(events, chunk.iter().map(|(_, o)| o.as_slice()), "associate");
                 let ask: Vec<(String, String)> = chunk.iter().map(|(p, _)| p.clone()).collect();
                 self.admit().await?;
                 let started = Instant::now();
                 let result = self.client.associate(from, to, &ask).await;
                 self.observe(from.path(), "associate", started.elapsed(), &result);
+                self.follow_stated_limits().await?;
                 let refused: BTreeSet<(String, String)> = match result {
                     Ok(refused) => refused.into_iter().collect(),
                     Err(e) => {
@@ -237,7 +267,7 @@ impl CrmWriter {
                         let failure = WriteFailure::from_error(&e);
                         for (_, owners) in chunk {
                             for &i in owners {
-                                failed[i].get_or_insert_with(|| failure.clone());
+                                out[i].failure.get_or_insert_with(|| failure.clone());
                             }
                         }
                         continue;
@@ -246,7 +276,7 @@ impl CrmWriter {
                 for (pair, owners) in chunk {
                     if refused.contains(pair) {
                         for &i in owners {
-                            failed[i].get_or_insert_with(|| WriteFailure {
+                            out[i].failure.get_or_insert_with(|| WriteFailure {
                                 class: FailureClass::Transient,
                                 message: format!(
                                     "HubSpot refused the {}→{} association",
@@ -272,6 +302,39 @@ impl CrmWriter {
             .with_label_values(&[object, call, outcome])
             .observe(took.as_secs_f64());
     }
+}
+
+/// Inputs of type `object` from events still fine, minus what each event landed before,
+/// merged by key (a later event's properties win), with the events sharing each input.
+fn merge_inputs(
+    events: &[EventWrites<'_>],
+    out: &[EventOutcome],
+    object: HubspotObject,
+) -> Vec<(Upsert, Vec<usize>)> {
+    let mut merged: BTreeMap<String, (Upsert, Vec<usize>)> = BTreeMap::new();
+    for (i, event) in events.iter().enumerate() {
+        if out[i].failure.is_some() {
+            continue;
+        }
+        let pending = event
+            .writes
+            .upserts
+            .iter()
+            .filter(|u| u.object == object && event.landed.get(object, &u.key).is_none());
+        for u in pending {
+            match merged.entry(u.key.clone()) {
+                Entry::Vacant(slot) => {
+                    slot.insert((u.clone(), vec![i]));
+                }
+                Entry::Occupied(mut slot) => {
+                    let (input, owners) = slot.get_mut();
+                    input.properties.extend(u.properties.clone());
+                    owners.push(i);
+                }
+            }
+        }
+    }
+    merged.into_values().collect()
 }
 
 /// The failure HubSpot reported for one input of a 207, by category.

@@ -23,13 +23,13 @@ use crate::support::redis::RedisServer;
 
 pub const SECRET: &str = "test-webhook-secret";
 
-/// The Shopify orders/create sample of api-contracts.md.
+/// The Shopify orders/create sample of docs/api-contracts.md.
 pub const SHOPIFY_ORDER: &str = r##"{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","name":"#1001","order_number":1001,"email":"jon@example.com","created_at":"2026-11-20T10:01:02-05:00","updated_at":"2026-11-20T10:01:02-05:00","currency":"USD","total_price":"403.00","subtotal_price":"398.00","financial_status":"paid","fulfillment_status":null,"cancelled_at":null,"customer":{"id":115310627314723954,"email":"jon@example.com","first_name":"Jon","last_name":"Snow","phone":null,"created_at":"2026-11-01T09:00:00-05:00","updated_at":"2026-11-20T10:01:02-05:00"},"line_items":[{"id":866550311766439020,"product_id":632910392,"variant_id":808950810,"sku":"IPOD2008PINK","title":"IPod Nano - 8GB","quantity":2,"price":"199.00"}]}"##;
 
-/// The WooCommerce order.updated sample of api-contracts.md.
+/// The WooCommerce order.updated sample of docs/api-contracts.md.
 pub const WOO_ORDER: &str = r#"{"id":727,"number":"727","status":"processing","currency":"USD","total":"29.35","date_created_gmt":"2026-11-20T15:01:02","date_modified_gmt":"2026-11-20T15:03:10","customer_id":0,"billing":{"first_name":"John","last_name":"Doe","email":"john.doe@example.com","phone":"(555) 555-5555"},"line_items":[{"id":315,"name":"Woo Single #1","product_id":93,"variation_id":0,"quantity":2,"sku":"WOO-1","price":6.0,"total":"12.00"}]}"#;
 
-/// The Magento order of api-contracts.md's sample (one item of the search response).
+/// The Magento order of docs/api-contracts.md's sample (one item of the search response).
 pub const MAGENTO_ORDER: &str = r#"{"entity_id":42,"increment_id":"000000042","customer_id":7,"customer_email":"roni_cost@example.com","customer_firstname":"Veronica","customer_lastname":"Costello","status":"processing","state":"processing","created_at":"2026-11-20 15:01:02","updated_at":"2026-11-20 15:03:10","grand_total":36.39,"order_currency_code":"USD","items":[{"item_id":91,"product_id":1428,"sku":"WS03-XS-Red","name":"Iris Workout Top","qty_ordered":1,"price":29}]}"#;
 
 pub const STREAM: &str = "sl:{shops/acme}:events";

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use crate::support::hubspot::{HubspotSim, TOKEN};
 use crate::support::redis::RedisServer;
 
-/// The Shopify orders/create sample of api-contracts.md.
+/// The Shopify orders/create sample of docs/api-contracts.md.
 pub const SHOPIFY_ORDER: &str = r##"{"id":820982911946154508,"admin_graphql_api_id":"gid://shopify/Order/820982911946154508","name":"#1001","order_number":1001,"email":"jon@example.com","created_at":"2026-11-20T10:01:02-05:00","updated_at":"2026-11-20T10:01:02-05:00","currency":"USD","total_price":"403.00","subtotal_price":"398.00","financial_status":"paid","fulfillment_status":null,"cancelled_at":null,"customer":{"id":115310627314723954,"email":"jon@example.com","first_name":"Jon","last_name":"Snow","phone":null,"created_at":"2026-11-01T09:00:00-05:00","updated_at":"2026-11-20T10:01:02-05:00"},"line_items":[{"id":866550311766439020,"product_id":632910392,"variant_id":808950810,"sku":"IPOD2008PINK","title":"IPod Nano - 8GB","quantity":2,"price":"199.00"}]}"##;
 
 pub struct Harness {

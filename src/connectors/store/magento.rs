@@ -9,11 +9,8 @@ use crate::model::{
     Customer, LineItem, Money, ObjectKind, Order, OrderStatus, Product, Record, Variant,
 };
 
+/// One resource (already out of its webhook envelope: see `webhook::resource`).
 pub fn record(kind: ObjectKind, body: &Value) -> Result<Record, MapError> {
-    let body = match body.get("data") {
-        Some(data) if data.is_object() => data,
-        _ => body,
-    };
     Ok(match kind {
         ObjectKind::Orders => Record::Order(order(body)?),
         ObjectKind::Customers => Record::Customer(customer(body)?),
@@ -145,7 +142,12 @@ mod tests {
             "items": [{"item_id": 1, "sku": "P", "name": "Parent", "qty_ordered": 1, "price": 10},
                       {"item_id": 2, "sku": "P-S", "name": "Child", "qty_ordered": 1,
                        "price": 0, "parent_item_id": 1}]}});
-        let Record::Order(o) = record(ObjectKind::Orders, &body).unwrap() else {
+        let Record::Order(o) = super::super::map_record(
+            crate::model::StorePlatform::Magento,
+            ObjectKind::Orders,
+            &body,
+        )
+        .unwrap() else {
             panic!("not an order");
         };
         assert_eq!(o.status, OrderStatus::Cancelled);

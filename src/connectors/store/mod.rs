@@ -4,6 +4,7 @@
 pub mod magento;
 pub mod rest;
 pub mod shopify;
+pub mod webhook;
 pub mod woocommerce;
 
 use jiff::Timestamp;
@@ -45,6 +46,7 @@ pub fn map_record(
     kind: ObjectKind,
     body: &Value,
 ) -> Result<Record, MapError> {
+    let body = webhook::resource(body);
     if !body.is_object() {
         return Err(MapError::NotAnObject);
     }

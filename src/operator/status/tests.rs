@@ -34,6 +34,10 @@ fn healthy() -> Observed {
         queue_write_every: Duration::from_secs(30),
         replay: None,
         backfill_objects: None,
+        declared_rate: crate::api::CrmRateLimit {
+            requests: 100,
+            per_seconds: 10,
+        },
     }
 }
 
@@ -347,4 +351,59 @@ fn scaling_active_says_what_the_scaler_decided_without_the_live_lag() {
         ("False", "LagUnknown")
     );
     assert!(c.message.contains("stay at 3"), "{}", c.message);
+}
+
+#[test]
+fn stated_rate_limit_below_the_declared_one_is_reported_with_both_figures() {
+    use crate::queue::StatedLimits;
+    let with = |max: u64, interval_ms: u64| {
+        let mut o = healthy();
+        o.queue = Some(QueueSample {
+            crm_limits: Some(StatedLimits {
+                max: Some(max),
+                interval_ms: Some(interval_ms),
+                daily: Some(250_000),
+                daily_remaining: Some(1_000),
+                observed_at: None,
+            }),
+            ..QueueSample::default()
+        });
+        o
+    };
+    let lower = compute(&with(60, 10_000), None, t(0));
+    let c = cond(&lower, condition::CRM_RATE_LIMIT_MISMATCH);
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", reason::STATED_LIMIT_LOWER)
+    );
+    assert!(c.message.contains("60 per 10s"), "{}", c.message);
+    assert!(c.message.contains("declares 100 per 10s"), "{}", c.message);
+    assert!(!is_healthy(c));
+    // Ready is not held back: the workers already pace at HubSpot's figure.
+    assert_eq!(cond(&lower, condition::READY).status, "True");
+
+    let higher = compute(&with(190, 10_000), Some(&lower), t(5));
+    let c = cond(&higher, condition::CRM_RATE_LIMIT_MISMATCH);
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", reason::STATED_LIMIT_NOT_LOWER)
+    );
+    // Same rate over another window is not lower.
+    let same = compute(&with(10, 1_000), None, t(0));
+    assert_eq!(
+        cond(&same, condition::CRM_RATE_LIMIT_MISMATCH).status,
+        "False"
+    );
+    // Nothing seen yet.
+    let none = compute(&healthy(), None, t(0));
+    assert_eq!(
+        cond(&none, condition::CRM_RATE_LIMIT_MISMATCH).reason,
+        reason::NO_STATED_LIMIT
+    );
+    // A moving daily remainder alone changes nothing in the status.
+    let mut moved = with(60, 10_000);
+    if let Some(l) = moved.queue.as_mut().and_then(|s| s.crm_limits.as_mut()) {
+        l.daily_remaining = Some(999);
+    }
+    assert_eq!(compute(&moved, Some(&lower), t(9)), lower);
 }

@@ -1,9 +1,13 @@
 -- Claim objects for writing, one batch at a time, against their watermarks.
 -- KEYS: pairs (watermark, lock) per object. ARGV[1] lock token, ARGV[2] lock ttl (ms),
 -- then pairs (version ms, content digest) per object.
--- A watermark holds "<version> <digest>" of the newest write that reached the CRM.
--- Answers one code per object: 1 claimed (lock taken), 0 stale (an older version, or this
--- very content already written), 2 busy (another worker is writing the object now).
+-- A watermark holds "<version> <digest> <state>": the newest version a worker started to
+-- write, and whether all of its writes are done ("done") or some may still be missing
+-- ("open"). A watermark without a state (written before states existed) is done.
+-- Claiming records the version as open at once, so from the moment any of its writes can
+-- reach the CRM an older version is dropped, whatever happens to the rest of the event.
+-- Answers one code per object: 1 claimed (lock taken), 0 stale (older than the watermark,
+-- or this very content fully written), 2 busy (another worker is writing the object now).
 local out = {}
 local token = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -15,12 +19,12 @@ for i = 1, #KEYS / 2 do
   if holder and holder ~= token then
     out[i] = 2
   else
-    local current = redis.call('GET', wm_key)
     local stale = false
+    local current = redis.call('GET', wm_key)
     if current then
-      local cv, cd = string.match(current, '^(%-?%d+) (.*)$')
+      local cv, cd, state = string.match(current, '^(%-?%d+) (%S+) ?(%a*)$')
       cv = tonumber(cv)
-      if cv and (version < cv or (version == cv and digest == cd)) then
+      if cv and (version < cv or (version == cv and digest == cd and state ~= 'open')) then
         stale = true
       end
     end
@@ -28,6 +32,7 @@ for i = 1, #KEYS / 2 do
       out[i] = 0
     else
       redis.call('SET', lock_key, token, 'PX', ttl)
+      redis.call('SET', wm_key, ARGV[2 * i + 1] .. ' ' .. digest .. ' open')
       out[i] = 1
     end
   end

@@ -1,12 +1,23 @@
 -- A GCRA token bucket shared by every worker of a CRM account, on Redis' clock.
--- KEYS[1] bucket key (holds the theoretical arrival time, ms, fractional).
--- ARGV[1] emission interval (ms per request, fractional); ARGV[2] burst (requests);
+-- KEYS[1] bucket key (holds the theoretical arrival time, ms, fractional); KEYS[2] the
+-- account's pace: "<emission ms> <burst>" from HubSpot's own headers, when a worker saw
+-- them state a lower limit than the declared one.
+-- ARGV[1] declared emission interval (ms per request, fractional); ARGV[2] burst;
 -- ARGV[3] mode: 'take' one request, or 'pause' for ARGV[4] ms (after a 429).
 -- Answers 0 when a request may go now, else the whole ms to wait.
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + tonumber(now[2]) / 1000
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
+local pace = redis.call('GET', KEYS[2])
+if pace then
+  local pe, pb = string.match(pace, '^(%S+) (%d+)$')
+  pe = tonumber(pe)
+  if pe and pe > interval then
+    interval = pe
+    burst = tonumber(pb)
+  end
+end
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now_ms then
   tat = now_ms

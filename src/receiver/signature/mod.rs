@@ -1,4 +1,4 @@
-//! Webhook signature schemes, exactly as the platforms sign (api-contracts-sources.md §1.2,
+//! Webhook signature schemes, exactly as the platforms sign (docs/api-contracts-sources.md §1.2,
 //! §2.2, §3.1, §3.6, §5.3). Pure functions: bytes and header values in, a verdict out.
 //! Every comparison is constant-time (`Mac::verify_slice`, RSA verification), and every
 //! scheme accepts several keys so a secret can be rotated without dropping deliveries.
@@ -119,7 +119,7 @@ pub fn verify_body_hmac(
 mod tests {
     use super::*;
 
-    // Vector from api-contracts-sources.md §1.2 (also valid for WooCommerce, §2.2).
+    // Vector from docs/api-contracts-sources.md §1.2 (also valid for WooCommerce, §2.2).
     const SHOPIFY_BODY: &[u8] =
         br#"{"id":1234567890,"email":"customer@example.com","total_price":"123.45"}"#;
     const SHOPIFY_SIG: &str = "QNyObTlKbMx2qDlPF/ZOZcBqg5OgPg+2oky3zldc0Gw=";

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -141,7 +141,11 @@ async fn gate(State(sim): Shared, request: Request, next: Next) -> Response {
     };
     let (fault, latency) = {
         let mut faults = lock(&sim.faults);
-        (faults.decide(now, fastrand::f64()), faults.latency())
+        if faults.applies_to(request.uri().path()) {
+            (faults.decide(now, fastrand::f64()), faults.latency())
+        } else {
+            (Fault::None, Duration::ZERO)
+        }
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

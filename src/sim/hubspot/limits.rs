@@ -175,6 +175,9 @@ pub struct FaultConfig {
     pub burst_429: u32,
     /// `Retry-After` seconds on forced 429s (none when 0).
     pub retry_after_secs: u64,
+    /// Faults hit only requests whose path contains this (empty: every request), e.g.
+    /// `/associations/` for failures after the upserts of an event landed.
+    pub only_path: String,
 }
 
 /// What fault injection decides for one request.
@@ -209,6 +212,11 @@ impl Faults {
 
     pub fn latency(&self) -> Duration {
         Duration::from_millis(self.config.latency_ms)
+    }
+
+    /// Whether faults apply to a request for `path`.
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.config.only_path.is_empty() || path.contains(&self.config.only_path)
     }
 
     /// Decides the fault of one request; `roll` is a uniform sample in [0, 1).

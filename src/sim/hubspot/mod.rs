@@ -1,5 +1,5 @@
 //! `syncline sim hubspot`: a simulator of the HubSpot CRM API subset syncline uses (see
-//! `api-contracts.md`, HubSpot section), served over real HTTP for tests, demos and
+//! `docs/api-contracts.md`, HubSpot section), served over real HTTP for tests, demos and
 //! benchmarks. Bearer auth, batch upsert with unique-property semantics, search,
 //! properties and groups, v4 default associations, the rolling 10-second and daily limits
 //! with HubSpot's 429 body and headers, fault injection, and `/_sim/*` inspection and admin

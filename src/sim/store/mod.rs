@@ -1,5 +1,5 @@
 //! `syncline sim shopify|woocommerce|magento`: simulators of the stores' REST APIs
-//! (api-contracts.md) over a seeded, mutable data set, with the platforms' pagination,
+//! (docs/api-contracts.md) over a seeded, mutable data set, with the platforms' pagination,
 //! auth and rate limits, fault injection, and a webhook emitter that signs deliveries as
 //! the platform does and can drop, duplicate, reorder and delay them. `/_sim/*` endpoints
 //! (no auth; test-only) mutate data, inject faults and show counters.

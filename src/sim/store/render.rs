@@ -1,5 +1,5 @@
 //! What each platform's REST API and webhooks return for a simulated object, in the shapes
-//! of api-contracts.md. Content derives from id and version (an order's total is
+//! of docs/api-contracts.md. Content derives from id and version (an order's total is
 //! `<version>.00`), so tests can see which version reached the CRM. Pure.
 
 use jiff::Timestamp;

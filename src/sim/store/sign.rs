@@ -1,5 +1,5 @@
 //! How each simulated store signs its webhooks, written from the vendors' descriptions
-//! (api-contracts.md), independently of the receiver's verifier so a test of one against
+//! (docs/api-contracts.md), independently of the receiver's verifier so a test of one against
 //! the other proves both. Pure: a request description in, headers out.
 
 use base64::Engine as _;

@@ -188,7 +188,7 @@ fn broken_entries_become_dead_letters_with_a_reason() {
 }
 
 #[test]
-fn deletions_unknown_objects_and_unsynced_kinds_are_skipped() {
+fn deletions_and_unsynced_kinds_are_skipped_an_unknown_object_is_a_dead_letter() {
     let mut only_orders = ctx();
     only_orders.objects = vec![ObjectKind::Orders];
     let entries = [
@@ -199,12 +199,37 @@ fn deletions_unknown_objects_and_unsynced_kinds_are_skipped() {
     let plan = plan(&entries, &only_orders, now());
     assert_eq!(
         plan.done,
-        vec![
-            (0, "deletion_not_synced"),
-            (1, "no_object"),
-            (2, "object_not_synced")
-        ]
+        vec![(0, "deletion_not_synced"), (2, "object_not_synced")]
     );
+    // Acknowledged by something that named no object: never skipped silently.
+    assert_eq!(plan.dead.len(), 1);
+    assert_eq!(
+        (plan.dead[0].entry, plan.dead[0].reason),
+        (1, "payload_unmapped")
+    );
+    assert!(plan.dead[0].error.contains("app/uninstalled"));
+}
+
+#[test]
+fn a_shopify_standard_webhooks_body_is_unwrapped() {
+    let order = json!({"id": 5, "name": "#5", "email": "s@example.com", "currency": "USD",
+        "total_price": "1.00", "financial_status": "paid",
+        "created_at": "2026-11-20T10:01:02-05:00", "updated_at": "2026-11-20T10:01:02-05:00",
+        "line_items": []});
+    let body = json!({"type": "orders/create", "timestamp": "2026-11-20T15:01:03Z", "data": order});
+    let plan = plan(
+        &[entry(
+            "1-0",
+            "orders/create",
+            Some("orders"),
+            &body.to_string(),
+        )],
+        &ctx(),
+        now(),
+    );
+    assert!(plan.dead.is_empty(), "{:?}", plan.dead);
+    assert_eq!(plan.items.len(), 1);
+    assert_eq!(plan.items[0].claim.object_key, "orders:5");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! failures (207), v4 default associations; every failure classified by `errors::classify`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -9,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::errors::{CrmError, classify};
+use super::limits::RateHeaders;
 use super::mapping::{GROUP, HubspotObject, PropertySpec, Upsert};
 
 /// Most inputs HubSpot takes in one batch call.
@@ -20,6 +22,8 @@ pub struct HubspotClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// The rate-limit headers of the newest answer that carried any.
+    stated: Arc<Mutex<Option<RateHeaders>>>,
 }
 
 impl std::fmt::Debug for HubspotClient {
@@ -112,6 +116,7 @@ impl HubspotClient {
     ) -> Result<Self, CrmError> {
         crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .build()
@@ -120,7 +125,13 @@ impl HubspotClient {
             http,
             base: base.into().trim_end_matches('/').to_string(),
             token: token.into(),
+            stated: Arc::default(),
         })
+    }
+
+    /// The account's limits as HubSpot's newest answer stated them, if any did.
+    pub fn stated_limits(&self) -> Option<RateHeaders> {
+        *self.stated.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Sends one request; a non-2xx answer becomes a classified `CrmError`.
@@ -154,6 +165,11 @@ impl HubspotClient {
         };
         let retry_after = header("retry-after");
         let interval = header("x-hubspot-ratelimit-interval-milliseconds");
+        let stated =
+            RateHeaders::parse(|name| response.headers().get(name).and_then(|v| v.to_str().ok()));
+        if !stated.is_empty() {
+            *self.stated.lock().unwrap_or_else(|e| e.into_inner()) = Some(stated);
+        }
         let bytes = response.bytes().await.map_err(|e| {
             if e.is_timeout() {
                 CrmError::Timeout

@@ -45,6 +45,11 @@ impl HubspotObject {
         }
     }
 
+    /// The type named by its path segment.
+    pub fn parse(path: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.path() == path)
+    }
+
     /// The unique property upserts of this type are keyed by.
     pub fn id_property(self) -> &'static str {
         match self {

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod errors;
+pub mod limits;
 pub mod mapping;
 
 pub use client::{HubspotClient, InputFailure, MAX_BATCH, UpsertOutcome};

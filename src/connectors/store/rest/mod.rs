@@ -204,6 +204,7 @@ impl StoreClient {
     ) -> Result<Self, RestError> {
         crate::tls::ensure_crypto_provider();
         let http = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
             .timeout(settings.timeout)
             .build()
             .map_err(RestError::Transport)?;
