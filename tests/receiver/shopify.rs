@@ -29,7 +29,8 @@ async fn shopify_delivery_is_stored_with_its_envelope() {
     assert_eq!(e.topic, "orders/create");
     assert_eq!(e.object_kind.as_deref(), Some("orders"));
     assert_eq!(e.object_id.as_deref(), Some("820982911946154508"));
-    assert_eq!(e.updated_at.as_deref(), Some("2026-11-20T10:01:02-05:00"));
+    // The object's own time, as the worker's mapping reads it (UTC).
+    assert_eq!(e.updated_at.as_deref(), Some("2026-11-20T15:01:02Z"));
     assert_eq!(
         e.triggered_at.as_deref(),
         Some("2026-11-20T15:01:02.234647458Z")
