@@ -9,6 +9,7 @@ pub mod landed;
 pub mod metrics;
 mod pace;
 pub mod plan;
+mod products;
 pub mod retry;
 pub mod write;
 
@@ -104,6 +105,7 @@ pub fn mapping_config(spec: &SyncPipelineSpec) -> Result<MappingConfig, WorkerEr
         pipeline: options.deal_pipeline.clone(),
         abandoned_stage: options.abandoned_stage.clone(),
         abandoned_after: parse_duration(&options.abandoned_after)?,
+        link_products: spec.objects.contains(&crate::api::ObjectKind::Products),
         ..MappingConfig::default()
     };
     for (status, stage) in &options.deal_stages {
@@ -177,6 +179,7 @@ pub fn handler(
             budget,
             metrics,
             published: Default::default(),
+            products: Default::default(),
         },
         queue,
         plan: PlanContext {

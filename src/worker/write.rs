@@ -65,6 +65,7 @@ pub struct CrmWriter {
     pub budget: RateBudget,
     pub metrics: WorkerMetrics,
     pub published: super::pace::Published,
+    pub products: super::products::ProductIds,
 }
 
 type Key = (HubspotObject, String);
@@ -72,6 +73,9 @@ type Key = (HubspotObject, String);
 type InputResults = Vec<(String, Result<String, WriteFailure>)>;
 /// Associations to create: (from type, to type) → (from id, to id) → events needing it.
 type Wanted = BTreeMap<(HubspotObject, HubspotObject), BTreeMap<(String, String), Vec<usize>>>;
+
+/// The line item property that points at its product's HubSpot id.
+const PRODUCT_ID_PROPERTY: &str = "hs_product_id";
 
 /// Upserts are sent in this order; associations come after all of them.
 const ORDER: [HubspotObject; 4] = [
@@ -83,7 +87,7 @@ const ORDER: [HubspotObject; 4] = [
 
 impl CrmWriter {
     /// Waits for a token of the shared budget.
-    async fn admit(&self) -> Result<(), QueueError> {
+    pub(super) async fn admit(&self) -> Result<(), QueueError> {
         while let Some(wait) = self.queue.rate_take(&self.bucket, self.budget).await? {
             self.metrics.rate_wait.observe(wait.as_secs_f64());
             tokio::time::sleep(wait).await;
@@ -92,7 +96,7 @@ impl CrmWriter {
     }
 
     /// After a 429, holds every worker of the account.
-    async fn on_error(&self, e: &CrmError) -> Result<(), QueueError> {
+    pub(super) async fn on_error(&self, e: &CrmError) -> Result<(), QueueError> {
         if let CrmError::RateLimited { retry_after, .. } = e {
             self.metrics.crm_429.inc();
             self.queue
@@ -132,8 +136,12 @@ impl CrmWriter {
         for event in events {
             ids.extend(event.landed.0.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
+        let mut product_links = BTreeMap::new();
         for object in ORDER {
-            let inputs = merge_inputs(events, &out, object);
+            if object == HubspotObject::LineItems {
+                product_links = self.product_links(events, &out, &ids).await?;
+            }
+            let inputs = merge_inputs(events, &out, object, &product_links);
             for chunk in inputs.chunks(MAX_BATCH) {
                 self.count_retried(events, chunk.iter().map(|(_, o)| o.as_slice()), "upsert");
                 let upserts: Vec<Upsert> = chunk.iter().map(|(u, _)| u.clone()).collect();
@@ -310,6 +318,7 @@ fn merge_inputs(
     events: &[EventWrites<'_>],
     out: &[EventOutcome],
     object: HubspotObject,
+    product_links: &BTreeMap<String, String>,
 ) -> Vec<(Upsert, Vec<usize>)> {
     let mut merged: BTreeMap<String, (Upsert, Vec<usize>)> = BTreeMap::new();
     for (i, event) in events.iter().enumerate() {
@@ -322,9 +331,14 @@ fn merge_inputs(
             .iter()
             .filter(|u| u.object == object && event.landed.get(object, &u.key).is_none());
         for u in pending {
+            let mut u = u.clone();
+            if let Some(product) = product_links.get(&u.key) {
+                u.properties
+                    .insert(PRODUCT_ID_PROPERTY.to_owned(), product.clone());
+            }
             match merged.entry(u.key.clone()) {
                 Entry::Vacant(slot) => {
-                    slot.insert((u.clone(), vec![i]));
+                    slot.insert((u, vec![i]));
                 }
                 Entry::Occupied(mut slot) => {
                     let (input, owners) = slot.get_mut();

@@ -69,7 +69,11 @@ async fn a_429_on_an_association_never_lets_an_older_version_overwrite_the_deal(
         h.sim.sim.stats().forced_429 >= 1
     })
     .await;
-    assert_eq!(deal_contact_links(&h), 0, "version 5 is waiting for its retry");
+    assert_eq!(
+        deal_contact_links(&h),
+        0,
+        "version 5 is waiting for its retry"
+    );
     // The older version, delivered late, while the newer one is still in the retry set.
     h.enqueue_orders(1..=1, 3).await;
     h.drained(30).await;
@@ -227,4 +231,33 @@ async fn a_crash_between_upsert_and_association_writes_no_older_version() {
     assert_eq!(deals.len(), 3);
     assert!(h.dead_letters().await.is_empty());
     assert!(h.sim.sim.stats().duplicates.is_empty());
+}
+
+/// With products synced, a line item points at its product's HubSpot id (`hs_product_id`),
+/// whether the product was written in an earlier batch or is looked up by its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn line_items_point_at_their_products() {
+    let h = Harness::start(100_000, 100_000, 10).await;
+    let product = serde_json::json!({"id": 632910392u64, "title": "IPod Nano - 8GB",
+        "updated_at": stamp(1),
+        "variants": [{"id": 808950810u64, "sku": "IPOD2008PINK", "price": "199.00"}]});
+    h.enqueue("p1", "products/update", "products", &product)
+        .await;
+    let first = h.worker("w1", Duration::from_secs(30));
+    h.drained(20).await;
+    first.stop().await;
+    let products = h.objects(ObjectType::Products, "syncline_product_key");
+    let product_id = products["shopify:acme.myshopify.com:sku:IPOD2008PINK"]
+        .id
+        .clone();
+    // A fresh worker (empty cache) looks the product up by its key.
+    h.enqueue_orders(1..=2, 1).await;
+    let second = h.worker("w2", Duration::from_secs(30));
+    h.drained(20).await;
+    second.stop().await;
+    let items = h.objects(ObjectType::LineItems, "syncline_line_item_key");
+    assert_eq!(items.len(), 2);
+    for item in items.values() {
+        assert_eq!(item.properties.get("hs_product_id"), Some(&product_id));
+    }
 }

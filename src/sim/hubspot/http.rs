@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use super::limits::{Admission, Fault, FaultConfig, Usage};
 use super::types::{
-    AssociationInput, BatchInput, Category, ErrorBody, GroupDef, ObjectId, ObjectType, PropertyDef,
-    SearchRequest, UpsertInput, correlation_id,
+    AssociationInput, BatchInput, BatchReadRequest, Category, ErrorBody, GroupDef, ObjectId,
+    ObjectType, PropertyDef, SearchRequest, UpsertInput, correlation_id,
 };
 use super::{Sim, lock};
 
@@ -28,6 +28,7 @@ type Shared = State<Arc<Sim>>;
 pub fn router(sim: Arc<Sim>) -> Router {
     let api = Router::new()
         .route("/crm/v3/objects/{kind}/batch/upsert", post(batch_upsert))
+        .route("/crm/v3/objects/{kind}/batch/read", post(batch_read))
         .route("/crm/v3/objects/{kind}/search", post(search))
         .route(
             "/crm/v3/properties/{kind}",
@@ -285,6 +286,23 @@ async fn batch_upsert(State(sim): Shared, Path(kind): Path<String>, body: Bytes)
     let body = json!({"status": "COMPLETE", "results": results,
                       "startedAt": started, "completedAt": now()});
     Ok(batch_reply(body, report.errors))
+}
+
+async fn batch_read(State(sim): Shared, Path(kind): Path<String>, body: Bytes) -> Reply {
+    let t = object_type(&kind)?;
+    let request: BatchReadRequest = parse(&body)?;
+    let started = now();
+    let (found, errors) = sim.store().batch_read(t, &request).map_err(rejected)?;
+    let results: Vec<Value> = found
+        .iter()
+        .map(|o| {
+            json!({"id": o.id, "properties": o.properties, "createdAt": o.created_at,
+                   "updatedAt": o.updated_at, "archived": false})
+        })
+        .collect();
+    let body = json!({"status": "COMPLETE", "results": results,
+                      "startedAt": started, "completedAt": now()});
+    Ok(batch_reply(body, errors))
 }
 
 async fn search(State(sim): Shared, Path(kind): Path<String>, body: Bytes) -> Reply {

@@ -93,6 +93,23 @@ pub struct BatchInput<T> {
     pub inputs: Vec<T>,
 }
 
+/// `batch/read` by a unique property: `{"idProperty", "inputs": [{"id"}], "properties"}`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchReadRequest {
+    #[serde(default)]
+    pub id_property: Option<String>,
+    pub inputs: Vec<ReadInput>,
+    #[serde(default)]
+    pub properties: Vec<String>,
+}
+
+/// One id to read.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct ReadInput {
+    pub id: String,
+}
+
 /// One input of `batch/upsert`.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

@@ -274,6 +274,36 @@ impl HubspotClient {
         Ok(outcome)
     }
 
+    /// HubSpot ids of objects of `object` by their unique keys (`batch/read` by the type's
+    /// id property, at most [`MAX_BATCH`]); keys HubSpot does not have are left out.
+    pub async fn ids_by_key(
+        &self,
+        object: HubspotObject,
+        keys: &[String],
+    ) -> Result<BTreeMap<String, String>, CrmError> {
+        if keys.len() > MAX_BATCH {
+            return Err(CrmError::BatchTooLarge(keys.len()));
+        }
+        if keys.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let id_property = object.id_property();
+        let body = json!({
+            "idProperty": id_property,
+            "properties": [id_property],
+            "inputs": keys.iter().map(|k| json!({"id": k})).collect::<Vec<_>>(),
+        });
+        let path = format!("/crm/v3/objects/{}/batch/read", object.path());
+        let (_, bytes) = self.send(Method::POST, &path, &body).await?;
+        let response: BatchResponse =
+            serde_json::from_slice(&bytes).map_err(|e| CrmError::Decode(e.to_string()))?;
+        Ok(response
+            .results
+            .into_iter()
+            .filter_map(|item| Some((item.properties.get(id_property)?.clone()?, item.id)))
+            .collect())
+    }
+
     /// Default (unlabelled) associations `from` → `to` by HubSpot ids; returns the pairs
     /// HubSpot refused (207), as (from id, to id).
     pub async fn associate(

@@ -77,11 +77,20 @@ pub struct Link {
     pub to: (HubspotObject, String),
 }
 
+/// A line item that should point at its product (`hs_product_id`), both by unique key;
+/// the writer fills in the product's HubSpot id when the product is in HubSpot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductRef {
+    pub line_item: String,
+    pub product: String,
+}
+
 /// Everything one record writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CrmWrites {
     pub upserts: Vec<Upsert>,
     pub associations: Vec<Link>,
+    pub product_refs: Vec<ProductRef>,
 }
 
 /// What mapping a record decided.
@@ -120,6 +129,8 @@ pub struct MappingConfig {
     pub abandoned_stage: String,
     /// How long after its last update an open checkout counts as abandoned.
     pub abandoned_after: Duration,
+    /// Whether products are synced, so line items can point at them.
+    pub link_products: bool,
 }
 
 impl Default for MappingConfig {
@@ -144,6 +155,7 @@ impl Default for MappingConfig {
             stages,
             abandoned_stage: "appointmentscheduled".into(),
             abandoned_after: Duration::from_secs(3600),
+            link_products: false,
         }
     }
 }
@@ -191,7 +203,7 @@ pub fn map(
     match record {
         Record::Customer(c) => Ok(Mapped::Writes(CrmWrites {
             upserts: vec![contact(c).ok_or(MappingError::NoEmail)?],
-            associations: Vec::new(),
+            ..CrmWrites::default()
         })),
         Record::Order(o) => Ok(Mapped::Writes(order(store, o, config))),
         Record::Product(p) => Ok(Mapped::Writes(product(store, p))),
@@ -260,8 +272,29 @@ fn line_item(deal_key: &str, item: &LineItem) -> Upsert {
     }
 }
 
-/// Deal, contact, line items, and their associations.
-fn deal_writes(deal: Upsert, contact: Option<Upsert>, items: &[LineItem]) -> CrmWrites {
+/// The unique key of a product variant: by SKU when it has one, else by product and
+/// variant id. Products and the line items that point at them both key through here.
+fn product_key(
+    store: &StoreRef,
+    product: &str,
+    variant: Option<&str>,
+    sku: Option<&str>,
+) -> String {
+    match (sku, variant) {
+        (Some(sku), _) => store.key(&format!("sku:{sku}")),
+        (None, Some(variant)) => store.key(&format!("{product}:{variant}")),
+        (None, None) => store.key(product),
+    }
+}
+
+/// Deal, contact, line items, and their associations (and their products, when synced).
+fn deal_writes(
+    store: &StoreRef,
+    config: &MappingConfig,
+    deal: Upsert,
+    contact: Option<Upsert>,
+    items: &[LineItem],
+) -> CrmWrites {
     let deal_ref = (HubspotObject::Deals, deal.key.clone());
     let mut writes = CrmWrites::default();
     if let Some(contact) = contact {
@@ -272,12 +305,23 @@ fn deal_writes(deal: Upsert, contact: Option<Upsert>, items: &[LineItem]) -> Crm
         writes.upserts.push(contact);
     }
     for item in items {
-        let item = line_item(&deal.key, item);
+        let upsert = line_item(&deal.key, item);
         writes.associations.push(Link {
-            from: (HubspotObject::LineItems, item.key.clone()),
+            from: (HubspotObject::LineItems, upsert.key.clone()),
             to: deal_ref.clone(),
         });
-        writes.upserts.push(item);
+        if let (true, Some(product)) = (config.link_products, item.product_id.as_deref()) {
+            writes.product_refs.push(ProductRef {
+                line_item: upsert.key.clone(),
+                product: product_key(
+                    store,
+                    product,
+                    item.variant_id.as_deref(),
+                    item.sku.as_deref(),
+                ),
+            });
+        }
+        writes.upserts.push(upsert);
     }
     writes.upserts.insert(0, deal);
     writes
@@ -299,6 +343,8 @@ fn order(store: &StoreRef, o: &Order, config: &MappingConfig) -> CrmWrites {
         ]),
     };
     deal_writes(
+        store,
+        config,
         deal,
         buyer(o.customer.as_ref(), o.email.as_deref()),
         &o.line_items,
@@ -328,6 +374,8 @@ fn checkout(store: &StoreRef, c: &Checkout, config: &MappingConfig, now: Timesta
         ]),
     };
     Mapped::Writes(deal_writes(
+        store,
+        config,
         deal,
         buyer(None, c.email.as_deref()),
         &c.line_items,
@@ -348,11 +396,7 @@ fn product(store: &StoreRef, p: &Product) -> CrmWrites {
     let upserts = variants
         .iter()
         .map(|v| {
-            let key = match (&v.sku, &v.id) {
-                (Some(sku), _) => store.key(&format!("sku:{sku}")),
-                (None, Some(variant)) => store.key(&format!("{}:{variant}", p.id)),
-                (None, None) => store.key(&p.id),
-            };
+            let key = product_key(store, &p.id, v.id.as_deref(), v.sku.as_deref());
             Upsert {
                 object: HubspotObject::Products,
                 key,
@@ -366,7 +410,7 @@ fn product(store: &StoreRef, p: &Product) -> CrmWrites {
         .collect();
     CrmWrites {
         upserts,
-        associations: Vec::new(),
+        ..CrmWrites::default()
     }
 }
 

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::types::{
-    AssociationInput, Category, CrmObject, ErrorBody, GroupDef, ObjectType, PropertyDef,
-    SearchRequest, UpsertInput,
+    AssociationInput, BatchReadRequest, Category, CrmObject, ErrorBody, GroupDef, ObjectType,
+    PropertyDef, SearchRequest, UpsertInput,
 };
 
 /// Most inputs one batch call accepts.

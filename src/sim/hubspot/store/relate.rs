@@ -62,6 +62,69 @@ impl Store {
         Ok((total, page, next))
     }
 
+    /// `batch/read`: the objects whose `id_property` (the object id when absent) has one of
+    /// the values asked for; one OBJECT_NOT_FOUND error lists the values nothing has.
+    pub fn batch_read(
+        &self,
+        t: ObjectType,
+        request: &BatchReadRequest,
+    ) -> Result<(Vec<CrmObject>, Vec<ErrorBody>), ErrorBody> {
+        if request.inputs.len() > MAX_BATCH_INPUTS {
+            return Err(validation("Too many inputs"));
+        }
+        if let Some(p) = &request.id_property {
+            match self.state(t).properties.get(p) {
+                Some(def) if def.has_unique_value => {}
+                _ => {
+                    return Err(validation(format!(
+                        "{p} is not a unique identifier property of {}",
+                        t.as_str()
+                    )));
+                }
+            }
+        }
+        let objects = &self.state(t).objects;
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for input in &request.inputs {
+            let hit = match &request.id_property {
+                Some(p) => objects
+                    .values()
+                    .find(|o| o.properties.get(p) == Some(&input.id)),
+                None => input.id.parse::<u64>().ok().and_then(|id| objects.get(&id)),
+            };
+            match hit {
+                Some(o) => {
+                    let mut o = o.clone();
+                    if !request.properties.is_empty() {
+                        o.properties.retain(|k, _| {
+                            k == "hs_object_id"
+                                || request.id_property.as_ref() == Some(k)
+                                || request.properties.iter().any(|p| p == k)
+                        });
+                    }
+                    found.push(o);
+                }
+                None => missing.push(input.id.clone()),
+            }
+        }
+        let errors = if missing.is_empty() {
+            Vec::new()
+        } else {
+            vec![
+                ErrorBody::new(
+                    Category::ObjectNotFound,
+                    format!(
+                        "Could not get some {} objects, they may be deleted or not exist. Check that ids are valid.",
+                        t.as_str().to_ascii_uppercase()
+                    ),
+                )
+                .with_context("ids", missing),
+            ]
+        };
+        Ok((found, errors))
+    }
+
     /// The v4 default batch associate; per-input errors for missing objects.
     pub fn associate(
         &mut self,

@@ -301,3 +301,66 @@ fn a_line_item_without_a_name_is_named_by_its_sku_or_id() {
         "Line item 9"
     );
 }
+
+#[test]
+fn line_items_point_at_the_keys_their_products_are_written_under_when_products_sync() {
+    let store = acme(StorePlatform::Shopify);
+    let product = record(
+        StorePlatform::Shopify,
+        ObjectKind::Products,
+        r#"{"id":632910392,"title":"IPod Nano","updated_at":"2026-11-20T10:01:02-05:00",
+            "variants":[{"id":808950810,"sku":"IPOD2008PINK","price":"199.00"},
+                        {"id":808950811,"sku":null,"price":"199.00"}]}"#,
+    );
+    let product_keys: Vec<String> = writes(
+        map(
+            &store,
+            &product,
+            &MappingConfig::default(),
+            at("2026-11-21T00:00:00Z"),
+        )
+        .unwrap(),
+    )
+    .upserts
+    .into_iter()
+    .map(|u| u.key)
+    .collect();
+    let order = record(
+        StorePlatform::Shopify,
+        ObjectKind::Orders,
+        r##"{"id":5,"name":"#5","email":"a@example.com","currency":"USD","total_price":"1.00",
+            "financial_status":"paid","created_at":"2026-11-20T10:01:02-05:00",
+            "updated_at":"2026-11-20T10:01:02-05:00",
+            "line_items":[{"id":1,"product_id":632910392,"variant_id":808950810,"sku":"IPOD2008PINK","title":"A","quantity":1,"price":"1.00"},
+                          {"id":2,"product_id":632910392,"variant_id":808950811,"sku":null,"title":"B","quantity":1,"price":"1.00"},
+                          {"id":3,"product_id":null,"variant_id":null,"sku":null,"title":"Tip","quantity":1,"price":"1.00"}]}"##,
+    );
+    let linked = MappingConfig {
+        link_products: true,
+        ..MappingConfig::default()
+    };
+    let w = writes(map(&store, &order, &linked, at("2026-11-21T00:00:00Z")).unwrap());
+    let refs: Vec<(&str, &str)> = w
+        .product_refs
+        .iter()
+        .map(|r| (r.line_item.as_str(), r.product.as_str()))
+        .collect();
+    assert_eq!(
+        refs,
+        vec![
+            ("shopify:acme:5:1", product_keys[0].as_str()),
+            ("shopify:acme:5:2", product_keys[1].as_str()),
+        ],
+        "a custom line item without a product points at nothing"
+    );
+    let unlinked = writes(
+        map(
+            &store,
+            &order,
+            &MappingConfig::default(),
+            at("2026-11-21T00:00:00Z"),
+        )
+        .unwrap(),
+    );
+    assert!(unlinked.product_refs.is_empty());
+}

@@ -1,0 +1,96 @@
+//! Line items that point at their products (`hs_product_id`) when the pipeline syncs
+//! products: the product's HubSpot id comes from this batch's own upserts, a small cache
+//! (product ids never change), or one `batch/read` by `syncline_product_key` per 100
+//! products. A product HubSpot does not have yet leaves the line item unlinked until the
+//! order's next version; a failed lookup never fails the order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use super::write::{CrmWriter, EventOutcome, EventWrites};
+use crate::connectors::crm::hubspot::MAX_BATCH;
+use crate::connectors::crm::hubspot::mapping::HubspotObject;
+use crate::queue::QueueError;
+
+/// Cached products beyond this are forgotten at once (the cache only saves lookups).
+const CACHE_LIMIT: usize = 50_000;
+
+/// Product unique key → HubSpot id, shared by clones of a writer.
+#[derive(Debug, Default, Clone)]
+pub struct ProductIds(Arc<Mutex<HashMap<String, String>>>);
+
+impl ProductIds {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    fn put(&self, key: String, id: String) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(key, id);
+    }
+}
+
+impl CrmWriter {
+    /// The product id each pending line item of still-healthy events should point at, by
+    /// line item key. `ids` holds what this batch upserted (products come first).
+    pub(super) async fn product_links(
+        &self,
+        events: &[EventWrites<'_>],
+        out: &[EventOutcome],
+        ids: &BTreeMap<(HubspotObject, String), String>,
+    ) -> Result<BTreeMap<String, String>, QueueError> {
+        let refs: Vec<(&str, &str)> = events
+            .iter()
+            .zip(out)
+            .filter(|(_, o)| o.failure.is_none())
+            .flat_map(|(e, _)| e.writes.product_refs.iter())
+            .map(|r| (r.line_item.as_str(), r.product.as_str()))
+            .collect();
+        if refs.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut known: BTreeMap<String, String> = BTreeMap::new();
+        let mut unknown: BTreeSet<String> = BTreeSet::new();
+        for (_, product) in &refs {
+            let hit = ids
+                .get(&(HubspotObject::Products, (*product).to_owned()))
+                .cloned()
+                .or_else(|| self.products.get(product));
+            match hit {
+                Some(id) => {
+                    known.insert((*product).to_owned(), id);
+                }
+                None => {
+                    unknown.insert((*product).to_owned());
+                }
+            }
+        }
+        let unknown: Vec<String> = unknown.into_iter().collect();
+        for chunk in unknown.chunks(MAX_BATCH) {
+            self.admit().await?;
+            let result = self.client.ids_by_key(HubspotObject::Products, chunk).await;
+            self.follow_stated_limits().await?;
+            match result {
+                Ok(found) => known.extend(found),
+                Err(e) => {
+                    self.on_error(&e).await?;
+                    tracing::debug!(error = %e, "product lookup failed; line items stay unlinked");
+                }
+            }
+        }
+        for (key, id) in &known {
+            self.products.put(key.clone(), id.clone());
+        }
+        Ok(refs
+            .into_iter()
+            .filter_map(|(item, product)| Some((item.to_owned(), known.get(product)?.clone())))
+            .collect())
+    }
+}
