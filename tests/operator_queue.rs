@@ -214,6 +214,44 @@ async fn queue_status_crm_refusal_and_replay_by_annotation() {
         .count();
     assert!(refusals >= 1, "the refusal must be an Event");
 
+    // What the workers saw HubSpot state: a lower limit than spec.crmRateLimit declares
+    // (the default, 90 per 10 s) shows both figures in CrmRateLimitMismatch.
+    let limits = keys.crm_limits();
+    redis.cli(&[
+        "HSET",
+        &limits,
+        "max",
+        "60",
+        "intervalMs",
+        "10000",
+        "daily",
+        "250000",
+        "dailyRemaining",
+        "240000",
+    ]);
+    let msg = wait_condition(
+        pipelines,
+        "shop",
+        condition::CRM_RATE_LIMIT_MISMATCH,
+        "True",
+        "StatedLimitLower",
+    )
+    .await;
+    assert!(
+        msg.contains("60 per 10s") && msg.contains("declares 90 per 10s"),
+        "{msg}"
+    );
+    wait_ready(pipelines).await;
+    redis.cli(&["HSET", &limits, "max", "190"]);
+    wait_condition(
+        pipelines,
+        "shop",
+        condition::CRM_RATE_LIMIT_MISMATCH,
+        "False",
+        "StatedLimitNotLower",
+    )
+    .await;
+
     // Replay by annotation: once per token, recorded in status, announced by an Event.
     let queue = Queue::new(&redis.url(), keys.clone(), QueueSettings::default()).unwrap();
     assert_eq!(dead_letter_all(redis, &queue).await, 3);

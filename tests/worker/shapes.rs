@@ -340,3 +340,84 @@ async fn what_cannot_be_synced_is_refused_with_a_422_naming_the_problem() {
     assert_eq!(e2e.deals(1).await.len(), 1);
     e2e.stop().await;
 }
+
+/// Changing `spec.store.url` of a running pipeline (http → https, a `www.`, a trailing
+/// slash) keeps the store's CRM keys: the next version updates the same HubSpot objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_store_url_writes_to_the_same_crm_objects() {
+    let redis = RedisServer::start();
+    let sim = HubspotSim::with_limit(100_000).await;
+    let queue = syncline::queue::Queue::new(
+        &redis.url(),
+        syncline::queue::QueueKeys::new("shops", "acme"),
+        syncline::queue::QueueSettings::default(),
+    )
+    .unwrap();
+    queue.ensure_group().await.unwrap();
+    let mut order: Value = serde_json::from_str(WOO_ORDER).unwrap();
+    for (n, url) in ["http://shop.example", "https://www.shop.example/"]
+        .iter()
+        .enumerate()
+    {
+        let store = format!("{{platform: woocommerce, url: \"{url}\"}}");
+        let mut secrets = SecretValues::default();
+        secrets.insert("crmToken", TOKEN);
+        let config = PipelineConfig {
+            pipeline: parse_pipeline(&pipeline(&store, &sim.url(""), &redis.url())).unwrap(),
+            secrets,
+        };
+        order["total"] = json!(format!("{}.00", n + 1));
+        order["date_modified_gmt"] = json!(format!("2026-11-20T15:0{}:10", n + 3));
+        queue
+            .enqueue(&syncline::queue::EventEnvelope {
+                delivery_id: format!("d{n}"),
+                platform: "woocommerce".into(),
+                scheme: "woocommerce".into(),
+                topic: "order.updated".into(),
+                object_kind: Some("orders".into()),
+                object_id: Some("727".into()),
+                updated_at: None,
+                triggered_at: None,
+                received_at: "2026-11-20T15:01:03Z".into(),
+                body: order.to_string(),
+            })
+            .await
+            .unwrap();
+        let settings = WorkerSettings {
+            consumer: Some(format!("w{n}")),
+            block: Duration::from_millis(100),
+            ..WorkerSettings::default()
+        };
+        let handler =
+            syncline::worker::handler(&config, &settings, WorkerMetrics::new().unwrap()).unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(async move {
+            syncline::worker::consume(
+                handler,
+                10,
+                &settings,
+                Arc::new(AtomicBool::new(false)),
+                stopped,
+            )
+            .await;
+        });
+        for _ in 0..200 {
+            if queue.depth().await.unwrap().lag == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = stop.send(true);
+        task.await.unwrap();
+    }
+    let store = sim.sim.store();
+    let deals = store.objects(ObjectType::Deals);
+    assert_eq!(deals.len(), 1, "{deals:?}");
+    assert_eq!(
+        deals[0].properties["syncline_order_key"],
+        "woocommerce:shop.example:727"
+    );
+    assert_eq!(deals[0].properties["amount"], "2.00");
+    assert_eq!(store.objects(ObjectType::LineItems).len(), 1);
+    assert!(store.duplicates().is_empty());
+}
