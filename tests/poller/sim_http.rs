@@ -167,3 +167,44 @@ async fn magento_repeats_the_last_page_past_the_end() {
     assert_eq!(past["items"], last["items"]);
     assert_eq!(last["items"][0]["entity_id"], json!(201));
 }
+
+#[tokio::test]
+async fn shopify_and_magento_refuse_times_not_in_their_documented_form() {
+    let shopify = StoreSimServer::of(StorePlatform::Shopify).await;
+    let base = shopify.url("/admin/api/2025-07/orders.json");
+    for (min, status) in [
+        ("2026-11-20T10:00:00-05:00", StatusCode::OK),
+        ("2026-11-20T15:00:00%2B00:00", StatusCode::OK),
+        ("2026-11-20T15:00:00Z", StatusCode::OK),
+        ("2026-12-01T18:19:17.507664946Z", StatusCode::BAD_REQUEST),
+        ("2026-11-20T15:00:00", StatusCode::BAD_REQUEST),
+    ] {
+        let r = shopify_get(&format!("{base}?updated_at_min={min}"), "store-token").await;
+        assert_eq!(r.status(), status, "{min}");
+        if status == StatusCode::BAD_REQUEST {
+            let body: Value = r.json().await.unwrap();
+            let text = body["errors"].as_str().unwrap();
+            assert!(text.contains("updated_at_min"), "{text}");
+        }
+    }
+    let magento = StoreSimServer::of(StorePlatform::Magento).await;
+    let f = "searchCriteria[filter_groups][0][filters][0]";
+    for (value, status) in [
+        ("2026-11-20 15:00:00", StatusCode::OK),
+        ("2026-11-20T15:00:00Z", StatusCode::BAD_REQUEST),
+        ("2026-11-20 15:00:00.5", StatusCode::BAD_REQUEST),
+    ] {
+        let mut url = reqwest::Url::parse(&magento.url("/rest/default/V1/orders")).unwrap();
+        url.query_pairs_mut()
+            .append_pair(&format!("{f}[field]"), "updated_at")
+            .append_pair(&format!("{f}[value]"), value)
+            .append_pair(&format!("{f}[condition_type]"), "gteq");
+        let r = client().get(url).bearer_auth("store-token").send().await;
+        let r = r.unwrap();
+        assert_eq!(r.status(), status, "{value}");
+        if status == StatusCode::BAD_REQUEST {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["parameters"], json!([value, "updated_at"]));
+        }
+    }
+}

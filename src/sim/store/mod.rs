@@ -6,6 +6,7 @@
 
 mod cli;
 pub mod data;
+pub mod dates;
 mod http;
 mod magento;
 pub mod render;

@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 
 use super::StoreSim;
 use super::data::Lower;
+use super::dates;
 use super::http::{Shared, admit, bad_request, kind_of, origin, set_header, unauthorized};
 use super::render::render;
-use crate::connectors::store::parse_time;
 
 pub(super) fn routes() -> Router<Arc<StoreSim>> {
     Router::new().route("/wp-json/wc/v3/{resource}", get(list))
@@ -61,15 +61,23 @@ fn number(
     }
 }
 
-/// `modified_after`: with `dates_are_gmt=true` a GMT time; the simulated site is UTC, so
-/// both read alike.
-fn after(params: &HashMap<String, String>) -> Result<Lower, String> {
-    match params.get("modified_after") {
-        None => Ok(Lower::All),
-        Some(v) => parse_time(v)
-            .map(Lower::After)
-            .ok_or_else(|| "Invalid parameter(s): modified_after".into()),
+/// A date parameter as WordPress parses it (`rest_parse_date`); with `dates_are_gmt=true`
+/// a time without a zone is GMT, and the simulated site's zone is UTC, so both read alike.
+fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Timestamp>, Value> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(v) => dates::wordpress(v)
+            .map(Some)
+            .ok_or_else(|| invalid_date(name)),
     }
+}
+
+/// WordPress's answer to a parameter that fails its schema (`rest_invalid_param`).
+fn invalid_date(name: &str) -> Value {
+    json!({"code": "rest_invalid_param", "message": format!("Invalid parameter(s): {name}"),
+        "data": {"status": 400, "params": {name: "Invalid date."},
+            "details": {name: {"code": "rest_invalid_date", "message": "Invalid date.",
+                "data": null}}}})
 }
 
 async fn list(
@@ -100,20 +108,22 @@ async fn list(
         return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
     };
     let parsed = (|| {
-        Ok::<_, String>((
-            after(&params)?,
-            number(&params, "per_page", 10, 100)?,
-            number(&params, "page", 1, usize::MAX)?,
+        let number = |name, default, max| {
+            number(&params, name, default, max).map_err(|e| error("rest_invalid_param", &e, 400))
+        };
+        Ok::<_, Value>((
+            date(&params, "modified_after")?,
+            date(&params, "modified_before")?,
+            number("per_page", 10, 100)?,
+            number("page", 1, usize::MAX)?,
         ))
     })();
-    let (lower, per_page, page) = match parsed {
+    let (after, before, per_page, page) = match parsed {
         Ok(p) => p,
-        Err(e) => return bad_request(&sim, error("rest_invalid_param", &e, 400)),
+        Err(body) => return bad_request(&sim, body),
     };
-    let upper = params
-        .get("modified_before")
-        .and_then(|v| parse_time(v))
-        .map(|t: Timestamp| t - jiff::SignedDuration::from_millis(1));
+    let lower = after.map_or(Lower::All, Lower::After);
+    let upper = before.map(|t| t - jiff::SignedDuration::from_millis(1));
     let offset = (page - 1).saturating_mul(per_page);
     let (objects, total) = sim.data().list(kind, lower, upper, offset, per_page);
     let pages = total.div_ceil(per_page);
