@@ -35,7 +35,7 @@ pub fn endpoint_of(store: &StoreSimServer, page_size: u32) -> Endpoint {
 pub fn credentials_of(platform: StorePlatform) -> Credentials {
     match platform {
         StorePlatform::Shopify => Credentials::ShopifyToken("store-token".into()),
-        StorePlatform::WooCommerce => Credentials::Basic {
+        StorePlatform::WooCommerce => Credentials::ConsumerKey {
             key: "ck_test".into(),
             secret: "cs_test".into(),
         },

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use syncline::connectors::store::rest::oauth;
 use syncline::model::{ObjectKind, StorePlatform};
 use syncline::sim::store::StoreFaults;
 
@@ -98,18 +99,30 @@ async fn shopify_bucket_answers_429_with_retry_after_when_full() {
     assert_eq!(store.sim.stats().rate_limited, 1);
 }
 
+/// `url` signed with the simulator's consumer key, as the WooCommerce client signs over http.
+fn woo_signed(url: &str) -> reqwest::Url {
+    let nonce = oauth::nonce();
+    let signing = oauth::Signing {
+        consumer_key: "ck_test",
+        consumer_secret: "cs_test",
+        method: oauth::SignatureMethod::HmacSha1,
+        timestamp: jiff::Timestamp::now().as_second(),
+        nonce: &nonce,
+    };
+    oauth::sign_url("GET", &reqwest::Url::parse(url).unwrap(), signing)
+}
+
 #[tokio::test]
-async fn woocommerce_pages_by_number_with_totals_and_basic_auth() {
+async fn woocommerce_pages_by_number_with_totals_and_oauth() {
     let store = StoreSimServer::of(StorePlatform::WooCommerce).await;
     store
         .sim
         .seed(ObjectKind::Orders, 1..=250, AT.parse().unwrap());
     let http = client();
     let get = |page: u32, after: &str| {
-        http.get(store.url(&format!(
+        http.get(woo_signed(&store.url(&format!(
             "/wp-json/wc/v3/orders?modified_after={after}&dates_are_gmt=true&orderby=modified&order=asc&per_page=100&page={page}"
-        )))
-        .basic_auth("ck_test", Some("cs_test"))
+        ))))
         .send()
     };
     let r = get(3, "2026-11-20T14:59:59").await.unwrap();
@@ -139,6 +152,45 @@ async fn woocommerce_pages_by_number_with_totals_and_basic_auth() {
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let body: Value = anonymous.json().await.unwrap();
     assert_eq!(body["code"], "woocommerce_rest_cannot_view");
+}
+
+#[tokio::test]
+async fn woocommerce_over_http_refuses_basic_and_replays_and_malformed_dates() {
+    let store = StoreSimServer::of(StorePlatform::WooCommerce).await;
+    let http = client();
+    let url = store.url("/wp-json/wc/v3/orders?per_page=10");
+    // The secret in clear text over http is not looked at: the request is anonymous.
+    let basic = http.get(&url).basic_auth("ck_test", Some("cs_test"));
+    let basic = basic.send().await.unwrap();
+    assert_eq!(basic.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = basic.json().await.unwrap();
+    assert_eq!(body["code"], "woocommerce_rest_cannot_view");
+    let signed = woo_signed(&url);
+    let first = http.get(signed.clone()).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let replay = http.get(signed).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(body["code"], "woocommerce_rest_authentication_error");
+    assert_eq!(
+        body["message"],
+        "Invalid nonce - nonce has already been used."
+    );
+    for (after, status) in [
+        ("2026-11-20T14:59:59", StatusCode::OK),
+        ("2026-11-20T14:59:59.25Z", StatusCode::OK),
+        ("2026-11-20", StatusCode::BAD_REQUEST),
+        ("yesterday", StatusCode::BAD_REQUEST),
+    ] {
+        let url = store.url(&format!("/wp-json/wc/v3/orders?modified_after={after}"));
+        let r = http.get(woo_signed(&url)).send().await.unwrap();
+        assert_eq!(r.status(), status, "{after}");
+        if status == StatusCode::BAD_REQUEST {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "rest_invalid_param");
+            assert_eq!(body["data"]["params"]["modified_after"], "Invalid date.");
+        }
+    }
 }
 
 #[tokio::test]

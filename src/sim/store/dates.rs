@@ -107,7 +107,13 @@ mod tests {
     fn each_api_takes_its_own_form_only() {
         // (text, Shopify, WordPress, Magento) as UTC, None = refused.
         let z = "2026-11-20T15:01:02Z";
-        let table: [(&str, Option<&str>, Option<&str>, Option<&str>); 12] = [
+        type Row = (
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        let table: [Row; 12] = [
             (z, Some(z), Some(z), None),
             ("2026-11-20T10:01:02-05:00", Some(z), Some(z), None),
             ("2026-11-20T15:01:02+00:00", Some(z), Some(z), None),

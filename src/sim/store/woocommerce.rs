@@ -2,7 +2,8 @@
 //! `modified_after` (exclusive, as WordPress date queries are), `dates_are_gmt`,
 //! `orderby=modified&order=asc`, `per_page` (default 10, at most 100) and `page` (a page past
 //! the end is `[]`), `X-WP-Total`/`X-WP-TotalPages` and a `Link` header with `rel="next"` /
-//! `rel="prev"`; HTTP Basic auth (or `consumer_key`/`consumer_secret` query parameters).
+//! `rel="prev"`; OAuth 1.0a signatures over http, HTTP Basic (or `consumer_key`/
+//! `consumer_secret` query parameters) only over https (`woo_auth`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +13,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
@@ -22,6 +21,8 @@ use super::data::Lower;
 use super::dates;
 use super::http::{Shared, admit, bad_request, kind_of, origin, set_header, unauthorized};
 use super::render::render;
+use super::woo_auth::{self, Keys, Outcome, Request};
+use crate::sim::lock;
 
 pub(super) fn routes() -> Router<Arc<StoreSim>> {
     Router::new().route("/wp-json/wc/v3/{resource}", get(list))
@@ -31,19 +32,30 @@ fn error(code: &str, message: &str, status: u16) -> Value {
     json!({"code": code, "message": message, "data": {"status": status}})
 }
 
-/// Whether the request carries the consumer key and secret.
-fn authorized(sim: &StoreSim, headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
-    let (key, secret) = (&sim.settings.consumer_key, &sim.settings.consumer_secret);
-    let basic = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    if let Some(pair) = basic {
-        return pair == format!("{key}:{secret}");
-    }
-    params.get("consumer_key") == Some(key) && params.get("consumer_secret") == Some(secret)
+/// WooCommerce's authentication of a listing request (see `woo_auth`).
+fn authenticate(
+    sim: &StoreSim,
+    resource: &str,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Outcome {
+    let keys = Keys {
+        consumer_key: &sim.settings.consumer_key,
+        consumer_secret: &sim.settings.consumer_secret,
+    };
+    let scheme = if sim.settings.https { "https" } else { "http" };
+    let host = origin(headers);
+    let host = host.strip_prefix("http://").unwrap_or(&host);
+    let base_url = format!("{scheme}://{host}/wp-json/wc/v3/{resource}");
+    let req = Request {
+        method: "GET",
+        base_url: &base_url,
+        params,
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()),
+        https: sim.settings.https,
+        now: Timestamp::now().as_second(),
+    };
+    woo_auth::authenticate(keys, req, &mut lock(&sim.nonces))
 }
 
 fn number(
@@ -91,13 +103,17 @@ async fn list(
     }) {
         return r;
     }
-    if !authorized(&sim, &headers, &params) {
-        let body = error(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot list resources.",
-            401,
-        );
-        return unauthorized(&sim, body);
+    match authenticate(&sim, &resource, &headers, &params) {
+        Outcome::Authenticated => {}
+        Outcome::Refused(body) => return unauthorized(&sim, body),
+        Outcome::Anonymous => {
+            let body = error(
+                "woocommerce_rest_cannot_view",
+                "Sorry, you cannot list resources.",
+                401,
+            );
+            return unauthorized(&sim, body);
+        }
     }
     let Some(kind) = kind_of(&resource).filter(|_| !resource.ends_with(".json")) else {
         let body = error(
@@ -138,7 +154,9 @@ async fn list(
     let link = |p: usize, rel: &str| {
         let mut query: Vec<(String, String)> = params
             .iter()
-            .filter(|(k, _)| k.as_str() != "page" && !k.starts_with("consumer_"))
+            .filter(|(k, _)| {
+                k.as_str() != "page" && !k.starts_with("consumer_") && !k.starts_with("oauth_")
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         query.sort();

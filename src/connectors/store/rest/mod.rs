@@ -5,6 +5,7 @@
 //! overflows.
 
 pub mod link;
+pub mod oauth;
 pub mod requests;
 pub mod times;
 
@@ -27,8 +28,10 @@ pub use requests::{Endpoint, Next, supports};
 pub enum Credentials {
     /// Shopify `X-Shopify-Access-Token`.
     ShopifyToken(String),
-    /// WooCommerce consumer key and secret, HTTP Basic.
-    Basic { key: String, secret: String },
+    /// WooCommerce consumer key and secret: HTTP Basic over `https://` (as WooCommerce
+    /// documents it), an OAuth 1.0a one-legged signature over `http://`, where the secret
+    /// must not cross the wire.
+    ConsumerKey { key: String, secret: String },
     /// Magento integration token, `Authorization: Bearer`.
     Bearer(String),
 }
@@ -253,15 +256,27 @@ impl StoreClient {
         })
     }
 
+    /// One authenticated GET of `url`; built anew for every attempt, so each OAuth
+    /// signature has its own timestamp and nonce.
     fn request(&self, url: &Url) -> reqwest::RequestBuilder {
-        let request = self
-            .http
-            .get(url.clone())
-            .header("accept", "application/json");
+        let get = |url: Url| self.http.get(url).header("accept", "application/json");
         match &self.credentials {
-            Credentials::ShopifyToken(t) => request.header("x-shopify-access-token", t),
-            Credentials::Basic { key, secret } => request.basic_auth(key, Some(secret)),
-            Credentials::Bearer(t) => request.bearer_auth(t),
+            Credentials::ShopifyToken(t) => get(url.clone()).header("x-shopify-access-token", t),
+            Credentials::ConsumerKey { key, secret } if url.scheme() == "https" => {
+                get(url.clone()).basic_auth(key, Some(secret))
+            }
+            Credentials::ConsumerKey { key, secret } => {
+                let nonce = oauth::nonce();
+                let signing = oauth::Signing {
+                    consumer_key: key,
+                    consumer_secret: secret,
+                    method: oauth::SignatureMethod::HmacSha256,
+                    timestamp: Timestamp::now().as_second(),
+                    nonce: &nonce,
+                };
+                get(oauth::sign_url("GET", url, signing))
+            }
+            Credentials::Bearer(t) => get(url.clone()).bearer_auth(t),
         }
     }
 
