@@ -30,10 +30,13 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
     let a = poller(&store, &redis, "pod-a", 250, ttl, Some(since));
     let lease_a = a.acquire().await.unwrap().unwrap();
     let started = Instant::now();
-    let killed = tokio::spawn(async move {
-        let _ = a.backfill(&lease_a).await;
-    });
+    let killed = tokio::spawn(async move { a.backfill(&lease_a).await });
     while stream_len(&q).await < 20_000 {
+        // A run that stopped early (its lease lost on a starved machine, say) fails the
+        // test with its error instead of leaving it waiting for ever.
+        if killed.is_finished() {
+            panic!("pod-a's backfill ended before the kill: {:?}", killed.await);
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     killed.abort();
