@@ -1,8 +1,10 @@
 //! The one-off import of history from `spec.polling.backfillSince`: per object type its own
 //! cursor (`cursor:backfill:<object>`), saved after every page so a restarted poller resumes
 //! where the last one stopped, and progress (`<object>:count`, `:done`, `:finishedAt`) in
-//! the backfill hash. Resuming re-reads the cursor's timestamp inclusively and skips what
-//! is at or before the cursor, so ties across the restart are neither lost nor re-counted.
+//! the backfill hash. Resuming re-reads the cursor's second inclusively, skips what is
+//! older, and enqueues that second's objects at or before the cursor again, counting only
+//! those the dedupe finds new: ties across the restart are neither lost (whatever order
+//! the store lists them in) nor re-counted.
 
 use std::time::Instant;
 

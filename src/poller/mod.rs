@@ -224,7 +224,11 @@ impl Poller {
         Ok(cursor)
     }
 
-    /// Enqueues one page (items at or before `after` skipped): the newest position seen.
+    /// Enqueues one page: the newest position seen. With `after` (a resumed backfill's
+    /// cursor), items of an earlier second are skipped: the run that saved the cursor
+    /// enqueued them. Items of the cursor's own second at or before it are enqueued again
+    /// and counted only if new: a store may list one shown second by a finer time than it
+    /// shows, so an object with a smaller id may come after the cursor's and be unseen.
     async fn enqueue_page(
         &self,
         kind: ObjectKind,
@@ -236,35 +240,41 @@ impl Poller {
         let now = Timestamp::now();
         let mut newest = None;
         let mut envelopes = Vec::with_capacity(items.len());
+        let mut maybe_seen = Vec::with_capacity(items.len());
         for item in &items {
             let position = item_cursor(platform, kind, item);
-            if let (Some(p), Some(after)) = (&position, after)
-                && p <= after
-            {
-                continue;
-            }
+            let again = match (&position, after) {
+                (Some(p), Some(after)) if p.at < after.at => continue,
+                (Some(p), Some(after)) => p <= after,
+                _ => false,
+            };
             if let Some(p) = &position {
                 newest = Some(cursor::newest(newest, p.clone()));
             }
             envelopes.push(envelope(platform, kind, item, position.as_ref(), now));
+            maybe_seen.push(again);
         }
         // Concurrent calls share one multiplexed connection: Redis sees them pipelined.
         let outcomes = try_join_all(envelopes.iter().map(|e| self.queue.enqueue(e))).await?;
-        let enqueued = outcomes
+        let new = |o: &EnqueueOutcome| matches!(o, EnqueueOutcome::Enqueued { .. });
+        let enqueued = outcomes.iter().filter(|o| new(o)).count() as u64;
+        let seen_before = outcomes
             .iter()
-            .filter(|o| matches!(o, EnqueueOutcome::Enqueued { .. }))
-            .count() as u64;
+            .zip(&maybe_seen)
+            .filter(|(o, again)| **again && !new(o))
+            .count();
+        let objects = (envelopes.len() - seen_before) as u64;
         let labels = [kind.as_str(), mode];
         self.metrics.pages.with_label_values(&labels).inc();
         self.metrics
             .objects
             .with_label_values(&labels)
-            .inc_by(envelopes.len() as u64);
+            .inc_by(objects);
         Ok((
             newest,
             RunReport {
                 pages: 1,
-                objects: envelopes.len() as u64,
+                objects,
                 enqueued,
             },
         ))

@@ -28,7 +28,7 @@ pub fn store_client(config: &PipelineConfig) -> Result<StoreClient, PollerError>
     };
     let credentials = match store.platform {
         StorePlatform::Shopify => Credentials::ShopifyToken(secret("storeToken")?),
-        StorePlatform::WooCommerce => Credentials::Basic {
+        StorePlatform::WooCommerce => Credentials::ConsumerKey {
             key: secret("storeConsumerKey")?,
             secret: secret("storeConsumerSecret")?,
         },

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::Value;
 
+use super::body::{BodyLimits, read_limited};
 use super::delivery::{header, verify};
 use super::{MagentoScheme, ReceiverState, Rejection};
 use crate::connectors::store::webhook::{self, Delivered};
@@ -142,9 +141,13 @@ async fn process(
 ) -> Result<Accepted, Rejection> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
-    let limit = state.settings.max_body_bytes;
+    let limits = BodyLimits {
+        max: state.settings.max_body_bytes,
+        drain: state.settings.max_drain_bytes,
+        drain_timeout: state.settings.request_timeout,
+    };
     let body = if route == Route::WooCommerce && is_possible_ping(headers) {
-        let bytes = read_body(body, headers, limit).await?;
+        let bytes = read_limited(body, headers, limits).await?;
         if is_ping_body(&bytes) {
             return Ok(Accepted::Ping);
         }
@@ -156,7 +159,7 @@ async fn process(
         if !is_json(headers) {
             return Err(Rejection::UnsupportedMediaType);
         }
-        read_body(body, headers, limit).await?
+        read_limited(body, headers, limits).await?
     };
     verify_and_store(state, route, headers, body, topic).await
 }
@@ -180,19 +183,6 @@ fn is_json(headers: &HeaderMap) -> bool {
             .next()
             .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
     })
-}
-
-async fn read_body(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, Rejection> {
-    let declared =
-        header(headers, header::CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(Rejection::PayloadTooLarge);
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(Rejection::PayloadTooLarge),
-        Err(_) => Err(Rejection::BodyUnreadable),
-    }
 }
 
 async fn verify_and_store(

@@ -2,6 +2,7 @@
 //! dedupes and enqueues (guarantees 1, 2 and 7 of docs/design.md); everything slow happens in
 //! the workers, so a store's delivery is answered within milliseconds.
 
+mod body;
 mod delivery;
 mod error;
 mod handlers;
@@ -32,6 +33,10 @@ pub struct ReceiverSettings {
     pub listen: SocketAddr,
     /// Largest accepted body; Shopify payloads with many line items reach a few hundred KiB.
     pub max_body_bytes: usize,
+    /// Most bytes of a too-large body read and discarded after its 413 (within
+    /// `request_timeout`), so a client that writes its whole body first reads the answer
+    /// instead of a connection reset.
+    pub max_drain_bytes: usize,
     /// How long a delivery id is remembered for dedupe.
     pub dedupe_ttl: Duration,
     /// Longest wait for Redis before answering 503.
@@ -54,6 +59,7 @@ impl Default for ReceiverSettings {
         Self {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             max_body_bytes: 5 * 1024 * 1024,
+            max_drain_bytes: 64 * 1024 * 1024,
             dedupe_ttl: Duration::from_secs(24 * 3600),
             redis_deadline: Duration::from_secs(2),
             request_timeout: Duration::from_secs(4),

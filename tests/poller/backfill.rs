@@ -30,10 +30,13 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
     let a = poller(&store, &redis, "pod-a", 250, ttl, Some(since));
     let lease_a = a.acquire().await.unwrap().unwrap();
     let started = Instant::now();
-    let killed = tokio::spawn(async move {
-        let _ = a.backfill(&lease_a).await;
-    });
+    let killed = tokio::spawn(async move { a.backfill(&lease_a).await });
     while stream_len(&q).await < 20_000 {
+        // A run that stopped early (its lease lost on a starved machine, say) fails the
+        // test with its error instead of leaving it waiting for ever.
+        if killed.is_finished() {
+            panic!("pod-a's backfill ended before the kill: {:?}", killed.await);
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     killed.abort();
@@ -84,4 +87,45 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
     );
     // Done means done: a later run lists nothing.
     assert_eq!(b.backfill(&lease_b).await.unwrap().pages, 0);
+}
+
+#[tokio::test]
+async fn a_resumed_backfill_finds_a_smaller_id_listed_after_the_cursor_in_its_second() {
+    let redis = RedisServer::start();
+    let store = StoreSimServer::of(StorePlatform::Shopify).await;
+    let since = Timestamp::from_second(ago(86_400).as_second()).unwrap();
+    let second = since + SignedDuration::from_secs(60);
+    let ms = SignedDuration::from_millis;
+    // The run that dies has listed 7 and 3 (one shown second, the store's finer order).
+    store.sim.seed(ObjectKind::Orders, [7], second + ms(100));
+    store.sim.seed(ObjectKind::Orders, [3], second + ms(400));
+    let q = queue(&redis);
+    let ttl = Duration::from_millis(1500);
+    let p = poller(&store, &redis, "pod-a", 2, ttl, Some(since));
+    let lease = p.acquire().await.unwrap().unwrap();
+    p.backfill(&lease).await.unwrap();
+    assert_eq!(cursor(&q, "backfill:orders").await.unwrap().id, "7");
+    // As if it died there: not done, and 9 and then 2 follow in the same second.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys = syncline::queue::QueueKeys::new(crate::common::KEYS.0, crate::common::KEYS.1);
+    let _: () = redis::cmd("HDEL")
+        .arg(keys.backfill())
+        .arg("orders:done")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    store.sim.seed(ObjectKind::Orders, [9], second + ms(700));
+    store.sim.seed(ObjectKind::Orders, [2], second + ms(900));
+    let report = p.backfill(&lease).await.unwrap();
+    assert_eq!(
+        report.objects, 2,
+        "9 and 2 are new; 7 and 3 not counted again"
+    );
+    let seen = stream_objects(&redis).await;
+    for id in [7, 3, 9, 2] {
+        assert_eq!(seen.get(&format!("orders:{id}")), Some(&1), "order {id}");
+    }
+    let progress = q.backfill_progress().await.unwrap();
+    assert_eq!(progress["orders:count"], "4");
 }

@@ -35,7 +35,7 @@ pub fn endpoint_of(store: &StoreSimServer, page_size: u32) -> Endpoint {
 pub fn credentials_of(platform: StorePlatform) -> Credentials {
     match platform {
         StorePlatform::Shopify => Credentials::ShopifyToken("store-token".into()),
-        StorePlatform::WooCommerce => Credentials::Basic {
+        StorePlatform::WooCommerce => Credentials::ConsumerKey {
             key: "ck_test".into(),
             secret: "cs_test".into(),
         },
@@ -102,6 +102,39 @@ async fn every_platform_lists_ties_and_history_to_the_end_inclusively() {
             "{platform:?}: inclusive of since"
         );
         assert_eq!(store.sim.stats().bad_requests, 0);
+    }
+}
+
+/// In one shown second the store's finer order is not id order: `(id, ms into the second)`.
+const SUB_SECOND: [(u64, i64); 6] = [(7, 100), (3, 250), (9, 400), (2, 600), (8, 750), (1, 900)];
+
+#[tokio::test]
+async fn objects_apart_by_less_than_a_second_are_all_listed_across_page_boundaries() {
+    let second: Timestamp = "2026-11-20T15:00:00Z".parse().unwrap();
+    let ms = jiff::SignedDuration::from_millis;
+    for platform in PLATFORMS {
+        let store = StoreSimServer::of(platform).await;
+        store.sim.seed(ObjectKind::Orders, [20], second - ms(2000));
+        for (id, at) in SUB_SECOND {
+            store.sim.seed(ObjectKind::Orders, [id], second + ms(at));
+        }
+        store.sim.seed(ObjectKind::Orders, [30], second + ms(1500));
+        // A start inside the second (a cursor minus lookback, or now): the whole second
+        // is listed, since times are sent rounded down; every page size puts a boundary
+        // between objects of the second.
+        for since in [second, second + ms(500), second + ms(999)] {
+            for page_size in [1, 2, 4] {
+                let client = client_of(&store, page_size);
+                let (ids, _) = list_all(&client, ObjectKind::Orders, since).await;
+                let unique: BTreeSet<u64> = ids.iter().map(|id| id.parse().unwrap()).collect();
+                let want: BTreeSet<u64> =
+                    SUB_SECOND.iter().map(|(id, _)| *id).chain([30]).collect();
+                let label = format!("{platform:?} since {since} page size {page_size}");
+                assert_eq!(unique, want, "{label}");
+                assert_eq!(ids.len(), unique.len(), "{label}: returned twice");
+            }
+        }
+        assert_eq!(store.sim.stats().bad_requests, 0, "{platform:?}");
     }
 }
 

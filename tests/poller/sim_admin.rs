@@ -27,6 +27,8 @@ async fn the_binary_serves_a_store_that_admin_calls_seed_mutate_and_fault() {
         &format!("127.0.0.1:{port}"),
     ]);
     command.args(["--consumer-key", "ck_cli", "--consumer-secret", "cs_cli"]);
+    // As behind a TLS-terminating proxy: HTTP Basic counts (over plain http it would not).
+    command.arg("--https");
     command
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -29,11 +29,32 @@ async fn a_worker_takes_the_poller_lease_and_its_poll_reaches_the_crm() {
         crm.url(""),
         redis.url()
     );
+    let (worker, port) = start_worker(&yaml, &[("storeToken", "store-token")]);
+    wait_for(&crm, ObjectType::Deals, 3).await;
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let response = syncline::tls::http_client().get(url).send().await.unwrap();
+    let metrics = response.text().await.unwrap();
+    assert!(metrics.contains("syncline_poller_leader 1"), "{metrics}");
+    assert!(metrics.contains("syncline_poller_objects_total{mode=\"poll\",object=\"orders\"} 3"));
+    worker.abort();
+}
+
+/// An in-process `syncline worker` for `yaml` with the CRM token and `store` credentials:
+/// its task and the port of its /metrics.
+fn start_worker(
+    yaml: &str,
+    store: &[(&str, &str)],
+) -> (
+    tokio::task::JoinHandle<Result<(), syncline::worker::WorkerError>>,
+    u16,
+) {
     let mut secrets = SecretValues::default();
     secrets.insert("crmToken", TOKEN);
-    secrets.insert("storeToken", "store-token");
+    for (k, v) in store {
+        secrets.insert(*k, *v);
+    }
     let config = PipelineConfig {
-        pipeline: parse_pipeline(&yaml).unwrap(),
+        pipeline: parse_pipeline(yaml).unwrap(),
         secrets,
     };
     let port = free_port();
@@ -42,23 +63,64 @@ async fn a_worker_takes_the_poller_lease_and_its_poll_reaches_the_crm() {
         block: Duration::from_millis(200),
         ..WorkerSettings::default()
     };
-    let worker = tokio::spawn(syncline::worker::run(config, settings));
+    (tokio::spawn(syncline::worker::run(config, settings)), port)
+}
+
+/// Waits until `n` objects of `t` are in the CRM.
+async fn wait_for(crm: &HubspotSim, t: ObjectType, n: usize) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let deals = crm.sim.store().objects(ObjectType::Deals).len();
-        if deals == 3 {
-            break;
+        let have = crm.sim.store().objects(t).len();
+        if have >= n {
+            return;
         }
         assert!(
             Instant::now() < deadline,
-            "{deals} of 3 polled orders reached the CRM"
+            "{have} of {n} {t:?} reached the CRM"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let url = format!("http://127.0.0.1:{port}/metrics");
-    let response = syncline::tls::http_client().get(url).send().await.unwrap();
-    let metrics = response.text().await.unwrap();
-    assert!(metrics.contains("syncline_poller_leader 1"), "{metrics}");
-    assert!(metrics.contains("syncline_poller_objects_total{mode=\"poll\",object=\"orders\"} 3"));
+}
+
+#[tokio::test]
+async fn a_woocommerce_poll_over_http_signs_with_oauth_and_names_arrive_decoded() {
+    let redis = RedisServer::start();
+    let crm = HubspotSim::with_limit(1_000).await;
+    let store = StoreSimServer::of(StorePlatform::WooCommerce).await;
+    store.sim.mutate(ObjectKind::Orders, &[1, 2], None);
+    store.sim.mutate(ObjectKind::Products, &[23], None);
+    // An http:// store: WooCommerce ignores Basic there, so only a signature gets in.
+    let yaml = format!(
+        "apiVersion: syncline.dev/v1alpha1\nkind: SyncPipeline\nmetadata: {{name: corner, namespace: shops}}\n\
+         spec:\n  store: {{platform: woocommerce, url: \"{}\"}}\n\
+         \x20 crm: {{platform: hubspot, url: \"{}\"}}\n  secretRef: {{name: corner}}\n\
+         \x20 redis: {{url: \"{}\"}}\n  objects: [orders, products]\n  polling: {{interval: 10s, lookback: 10m}}\n",
+        store.url(""),
+        crm.url(""),
+        redis.url()
+    );
+    let store_keys = [
+        ("storeConsumerKey", "ck_test"),
+        ("storeConsumerSecret", "cs_test"),
+    ];
+    let (worker, _) = start_worker(&yaml, &store_keys);
+    wait_for(&crm, ObjectType::Deals, 2).await;
+    wait_for(&crm, ObjectType::Products, 1).await;
+    wait_for(&crm, ObjectType::LineItems, 2).await;
     worker.abort();
+    let stats = store.sim.stats();
+    assert_eq!(stats.unauthorized, 0, "every signed request was accepted");
+    let names = |t: ObjectType| -> Vec<String> {
+        let objects = crm.sim.store().objects(t);
+        objects
+            .iter()
+            .filter_map(|o| o.properties.get("name").cloned())
+            .collect()
+    };
+    assert_eq!(names(ObjectType::Products), ["Product 23 – v1"]);
+    let items = names(ObjectType::LineItems);
+    assert!(
+        items.iter().all(|n| n == "Woo Single #1 – Black"),
+        "{items:?}"
+    );
 }

@@ -13,4 +13,5 @@ mod magento;
 mod resilience;
 mod shopify;
 mod standard;
+mod too_large;
 mod woocommerce;

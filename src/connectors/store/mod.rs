@@ -1,6 +1,7 @@
 //! Store connectors: each platform's webhook and REST payloads into the canonical model.
 //! Pure functions over `serde_json::Value`, so 64-bit ids and decimal money survive as text.
 
+pub mod entities;
 pub mod magento;
 pub mod rest;
 pub mod shopify;
@@ -85,6 +86,12 @@ pub(crate) fn text(obj: &Value, field: &str) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// A non-empty string field that is display text with HTML character references in it
+/// (WooCommerce names), decoded.
+pub(crate) fn display_text(obj: &Value, field: &str) -> Option<String> {
+    text(obj, field).map(|t| entities::decode(&t))
 }
 
 /// A decimal amount sent as a string or a JSON number, kept as decimal text.

@@ -1,10 +1,11 @@
 //! WooCommerce webhook and REST v3 payloads (orders, customers, products) into the
 //! canonical model. Times are the `*_gmt` fields (naive UTC). WooCommerce has no
-//! checkout webhooks, so carts are unsupported.
+//! checkout webhooks, so carts are unsupported. Names come with HTML character references
+//! (`&ndash;`, `&amp;`, `&#8217;`), decoded here (`entities`).
 
 use serde_json::{Value, json};
 
-use super::{MapError, decimal, id_text, required_id, required_time, text};
+use super::{MapError, decimal, display_text, id_text, required_id, required_time, text};
 use crate::model::{
     Customer, LineItem, Money, ObjectKind, Order, OrderStatus, Product, Record, Variant,
 };
@@ -40,8 +41,8 @@ pub fn customer(v: &Value) -> Result<Customer, MapError> {
     Ok(Customer {
         id: required_id(v, "id")?,
         email: text(v, "email").or_else(|| text(&billing, "email")),
-        first_name: text(v, "first_name").or_else(|| text(&billing, "first_name")),
-        last_name: text(v, "last_name").or_else(|| text(&billing, "last_name")),
+        first_name: display_text(v, "first_name").or_else(|| display_text(&billing, "first_name")),
+        last_name: display_text(v, "last_name").or_else(|| display_text(&billing, "last_name")),
         phone: text(&billing, "phone"),
         updated_at: updated_at(v)?,
     })
@@ -57,8 +58,8 @@ pub fn order(v: &Value) -> Result<Order, MapError> {
     let customer = (customer_id.is_some() || email.is_some()).then(|| Customer {
         id: customer_id.unwrap_or_else(|| format!("guest:{}", email.clone().unwrap_or_default())),
         email: email.clone(),
-        first_name: text(&billing, "first_name"),
-        last_name: text(&billing, "last_name"),
+        first_name: display_text(&billing, "first_name"),
+        last_name: display_text(&billing, "last_name"),
         phone: text(&billing, "phone"),
         updated_at: updated,
     });
@@ -74,7 +75,7 @@ pub fn order(v: &Value) -> Result<Order, MapError> {
                     product_id: id_text(item.get("product_id")).filter(|id| id != "0"),
                     variant_id: id_text(item.get("variation_id")).filter(|id| id != "0"),
                     sku: text(item, "sku"),
-                    name: text(item, "name").unwrap_or_default(),
+                    name: display_text(item, "name").unwrap_or_default(),
                     quantity: decimal(item, "quantity")?.unwrap_or_else(|| "1".into()),
                     price: decimal(item, "price")?.unwrap_or_else(|| "0".into()),
                 })
@@ -100,7 +101,7 @@ pub fn order(v: &Value) -> Result<Order, MapError> {
 pub fn product(v: &Value) -> Result<Product, MapError> {
     Ok(Product {
         id: required_id(v, "id")?,
-        name: text(v, "name").ok_or(MapError::MissingField("name"))?,
+        name: display_text(v, "name").ok_or(MapError::MissingField("name"))?,
         variants: vec![Variant {
             id: None,
             sku: text(v, "sku"),

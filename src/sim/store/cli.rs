@@ -15,10 +15,10 @@ pub struct StoreSimArgs {
     /// Shopify access token or Magento bearer token requests must carry.
     #[arg(long, env = "SYNCLINE_SIM_STORE_TOKEN", default_value = "store-token")]
     pub token: String,
-    /// WooCommerce consumer key (HTTP Basic user).
+    /// WooCommerce consumer key (OAuth 1.0a over http; HTTP Basic user behind --https).
     #[arg(long, default_value = "ck_test")]
     pub consumer_key: String,
-    /// WooCommerce consumer secret (HTTP Basic password).
+    /// WooCommerce consumer secret (the OAuth signing key; HTTP Basic password behind --https).
     #[arg(long, env = "SYNCLINE_SIM_CONSUMER_SECRET", default_value = "cs_test")]
     pub consumer_secret: String,
     /// Secret webhooks are signed with (a whsec_… secret for Magento's Standard Webhooks).
@@ -34,6 +34,10 @@ pub struct StoreSimArgs {
     /// Shopify's bucket drain rate per second (standard plans 2, Plus 20).
     #[arg(long, default_value_t = 2.0)]
     pub leak_per_second: f64,
+    /// WooCommerce: act as if behind a TLS-terminating proxy (requests count as HTTPS, so
+    /// HTTP Basic is accepted as well as OAuth 1.0a).
+    #[arg(long)]
+    pub https: bool,
 }
 
 impl StoreSimArgs {
@@ -46,6 +50,7 @@ impl StoreSimArgs {
             webhook_secret: self.webhook_secret,
             bucket_size: self.bucket_size,
             leak_per_second: self.leak_per_second,
+            https: self.https,
             ..StoreSimSettings::new(platform)
         }
     }

@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 
 use super::StoreSim;
 use super::data::Lower;
+use super::dates;
 use super::http::{Shared, admit, bad_request, unauthorized};
 use super::render::render;
-use crate::connectors::store::parse_time;
 use crate::model::ObjectKind;
 
 type Params = Query<HashMap<String, String>>;
@@ -84,7 +84,10 @@ pub fn criteria(params: &HashMap<String, String>) -> Result<Criteria, Value> {
             .get(&format!("{prefix}[value]"))
             .map(String::as_str)
             .unwrap_or("");
-        let at = parse_time(value).ok_or_else(|| message("Invalid value %1", value))?;
+        let at = dates::magento(value).ok_or_else(|| {
+            json!({"message": "Invalid value of \"%1\" provided for the %2 field.",
+                "parameters": [value, "updated_at"]})
+        })?;
         let condition = params
             .get(&format!("{prefix}[condition_type]"))
             .map_or("eq", String::as_str);
@@ -204,5 +207,9 @@ mod tests {
         big.insert("searchCriteria[pageSize]".into(), "301".into());
         assert!(criteria(&big).is_err());
         assert!(!criteria(&HashMap::new()).unwrap().ascending);
+        let mut iso = params.clone();
+        iso.insert(format!("{f}[value]"), "2026-11-20T10:00:00Z".into());
+        let err = criteria(&iso).unwrap_err();
+        assert_eq!(err["parameters"][1], "updated_at", "{err}");
     }
 }

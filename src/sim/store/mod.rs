@@ -6,12 +6,14 @@
 
 mod cli;
 pub mod data;
+pub mod dates;
 mod http;
 mod magento;
 pub mod render;
 mod shopify;
 pub mod sign;
 pub mod webhooks;
+mod woo_auth;
 mod woocommerce;
 
 use std::net::SocketAddr;
@@ -40,9 +42,12 @@ pub struct StoreSimSettings {
     pub platform: StorePlatform,
     /// Shopify Admin API access token, or Magento integration bearer token.
     pub token: String,
-    /// WooCommerce REST credentials (HTTP Basic).
+    /// WooCommerce REST credentials: OAuth 1.0a signatures over http, HTTP Basic too when
+    /// `https`.
     pub consumer_key: String,
     pub consumer_secret: String,
+    /// WooCommerce: requests count as HTTPS (the store behind a TLS-terminating proxy).
+    pub https: bool,
     /// Signs webhooks: Shopify client secret, WooCommerce webhook secret, or a Standard
     /// Webhooks `whsec_…` secret for Magento.
     pub webhook_secret: String,
@@ -60,6 +65,7 @@ impl StoreSimSettings {
             token: "store-token".into(),
             consumer_key: "ck_test".into(),
             consumer_secret: "cs_test".into(),
+            https: false,
             webhook_secret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
             shop_domain: "acme.myshopify.com".into(),
             api_version: "2025-07".into(),
@@ -151,6 +157,8 @@ pub struct StoreSim {
     emitter: Emitter,
     pub counters: Counters,
     deliveries: AtomicU64,
+    /// WooCommerce OAuth nonces seen in the last 15 minutes (nonce → timestamp).
+    nonces: Mutex<std::collections::HashMap<String, i64>>,
 }
 
 /// The object kinds a platform's API serves.
@@ -191,6 +199,7 @@ impl StoreSim {
             emitter: Emitter::start(signer),
             counters: Counters::default(),
             deliveries: AtomicU64::new(0),
+            nonces: Mutex::default(),
             settings,
         })
     }

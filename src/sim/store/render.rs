@@ -82,7 +82,8 @@ fn woocommerce(o: &StoredObject) -> Value {
         ObjectKind::Customers => json!({"id": id, "email": format!("c{id}@example.com"),
             "first_name": format!("v{v}"), "last_name": "Doe", "date_created_gmt": created,
             "date_modified_gmt": updated, "billing": billing(format!("c{id}@example.com"))}),
-        ObjectKind::Products => json!({"id": id, "name": format!("Product {id} v{v}"),
+        // WordPress stores and returns names HTML-escaped, with `&ndash;` in variation titles.
+        ObjectKind::Products => json!({"id": id, "name": format!("Product {id} &ndash; v{v}"),
             "sku": format!("SKU-{id}"), "price": total(o), "date_created_gmt": created,
             "date_modified_gmt": updated}),
         // WooCommerce has no checkouts; an order stands in if asked.
@@ -90,7 +91,7 @@ fn woocommerce(o: &StoredObject) -> Value {
             "status": "processing", "currency": "USD", "total": total(o),
             "date_created_gmt": created, "date_modified_gmt": updated, "customer_id": 0,
             "billing": billing(format!("o{id}@example.com")),
-            "line_items": [{"id": id * 10, "name": "Woo Single #1", "product_id": 93,
+            "line_items": [{"id": id * 10, "name": "Woo Single #1 &ndash; Black", "product_id": 93,
                 "variation_id": 0, "quantity": 1, "sku": "WOO-1", "price": v,
                 "total": total(o)}]}),
     }
@@ -149,5 +150,18 @@ mod tests {
             }
         }
         assert_eq!(shopify_time(at), "2026-11-20T10:01:02-05:00");
+        let o = StoredObject {
+            kind: ObjectKind::Products,
+            id: 23,
+            version: 2,
+            created_at: at,
+            updated_at: at,
+        };
+        let woo = map_record(
+            StorePlatform::WooCommerce,
+            o.kind,
+            &render(StorePlatform::WooCommerce, &o),
+        );
+        assert!(matches!(woo, Ok(crate::model::Record::Product(p)) if p.name == "Product 23 – v2"));
     }
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::StoreSim;
 use super::data::{Lower, SortKey};
+use super::dates;
 use super::http::{
     Shared, admit, bad_request, kind_of, origin, set_header, too_many, unauthorized,
 };
@@ -57,9 +58,14 @@ fn time_param(params: &HashMap<String, String>, name: &str) -> Result<Option<i64
     params
         .get(name)
         .map(|v| {
-            v.parse::<Timestamp>()
+            dates::shopify(v)
                 .map(|t| t.as_millisecond())
-                .map_err(|_| format!("{name} must be an ISO 8601 time"))
+                .ok_or_else(|| {
+                    format!(
+                        "{name} must be ISO 8601 with whole seconds and an offset, like \
+                     2026-11-20T10:01:02-05:00"
+                    )
+                })
         })
         .transpose()
 }
@@ -229,6 +235,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(first.min, Some(1_795_186_800_000));
+        for bad in [
+            "2026-11-20T15:00:00.5Z",
+            "2026-11-20T15:00:00",
+            "2026-11-20",
+        ] {
+            let err = page_info("orders.json", &params(&[("updated_at_min", bad)]));
+            assert!(err.unwrap_err().contains("updated_at_min"), "{bad}");
+        }
         assert!(limit(&params(&[("limit", "251")])).is_err());
         assert_eq!(limit(&params(&[])), Ok(50));
     }

@@ -2,7 +2,8 @@
 //! `modified_after` (exclusive, as WordPress date queries are), `dates_are_gmt`,
 //! `orderby=modified&order=asc`, `per_page` (default 10, at most 100) and `page` (a page past
 //! the end is `[]`), `X-WP-Total`/`X-WP-TotalPages` and a `Link` header with `rel="next"` /
-//! `rel="prev"`; HTTP Basic auth (or `consumer_key`/`consumer_secret` query parameters).
+//! `rel="prev"`; OAuth 1.0a signatures over http, HTTP Basic (or `consumer_key`/
+//! `consumer_secret` query parameters) only over https (`woo_auth`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,16 +13,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::StoreSim;
 use super::data::Lower;
+use super::dates;
 use super::http::{Shared, admit, bad_request, kind_of, origin, set_header, unauthorized};
 use super::render::render;
-use crate::connectors::store::parse_time;
+use super::woo_auth::{self, Keys, Outcome, Request};
+use crate::sim::lock;
 
 pub(super) fn routes() -> Router<Arc<StoreSim>> {
     Router::new().route("/wp-json/wc/v3/{resource}", get(list))
@@ -31,19 +32,30 @@ fn error(code: &str, message: &str, status: u16) -> Value {
     json!({"code": code, "message": message, "data": {"status": status}})
 }
 
-/// Whether the request carries the consumer key and secret.
-fn authorized(sim: &StoreSim, headers: &HeaderMap, params: &HashMap<String, String>) -> bool {
-    let (key, secret) = (&sim.settings.consumer_key, &sim.settings.consumer_secret);
-    let basic = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    if let Some(pair) = basic {
-        return pair == format!("{key}:{secret}");
-    }
-    params.get("consumer_key") == Some(key) && params.get("consumer_secret") == Some(secret)
+/// WooCommerce's authentication of a listing request (see `woo_auth`).
+fn authenticate(
+    sim: &StoreSim,
+    resource: &str,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Outcome {
+    let keys = Keys {
+        consumer_key: &sim.settings.consumer_key,
+        consumer_secret: &sim.settings.consumer_secret,
+    };
+    let scheme = if sim.settings.https { "https" } else { "http" };
+    let host = origin(headers);
+    let host = host.strip_prefix("http://").unwrap_or(&host);
+    let base_url = format!("{scheme}://{host}/wp-json/wc/v3/{resource}");
+    let req = Request {
+        method: "GET",
+        base_url: &base_url,
+        params,
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()),
+        https: sim.settings.https,
+        now: Timestamp::now().as_second(),
+    };
+    woo_auth::authenticate(keys, req, &mut lock(&sim.nonces))
 }
 
 fn number(
@@ -61,15 +73,23 @@ fn number(
     }
 }
 
-/// `modified_after`: with `dates_are_gmt=true` a GMT time; the simulated site is UTC, so
-/// both read alike.
-fn after(params: &HashMap<String, String>) -> Result<Lower, String> {
-    match params.get("modified_after") {
-        None => Ok(Lower::All),
-        Some(v) => parse_time(v)
-            .map(Lower::After)
-            .ok_or_else(|| "Invalid parameter(s): modified_after".into()),
+/// A date parameter as WordPress parses it (`rest_parse_date`); with `dates_are_gmt=true`
+/// a time without a zone is GMT, and the simulated site's zone is UTC, so both read alike.
+fn date(params: &HashMap<String, String>, name: &str) -> Result<Option<Timestamp>, Value> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(v) => dates::wordpress(v)
+            .map(Some)
+            .ok_or_else(|| invalid_date(name)),
     }
+}
+
+/// WordPress's answer to a parameter that fails its schema (`rest_invalid_param`).
+fn invalid_date(name: &str) -> Value {
+    json!({"code": "rest_invalid_param", "message": format!("Invalid parameter(s): {name}"),
+        "data": {"status": 400, "params": {name: "Invalid date."},
+            "details": {name: {"code": "rest_invalid_date", "message": "Invalid date.",
+                "data": null}}}})
 }
 
 async fn list(
@@ -83,13 +103,17 @@ async fn list(
     }) {
         return r;
     }
-    if !authorized(&sim, &headers, &params) {
-        let body = error(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot list resources.",
-            401,
-        );
-        return unauthorized(&sim, body);
+    match authenticate(&sim, &resource, &headers, &params) {
+        Outcome::Authenticated => {}
+        Outcome::Refused(body) => return unauthorized(&sim, body),
+        Outcome::Anonymous => {
+            let body = error(
+                "woocommerce_rest_cannot_view",
+                "Sorry, you cannot list resources.",
+                401,
+            );
+            return unauthorized(&sim, body);
+        }
     }
     let Some(kind) = kind_of(&resource).filter(|_| !resource.ends_with(".json")) else {
         let body = error(
@@ -100,20 +124,22 @@ async fn list(
         return (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
     };
     let parsed = (|| {
-        Ok::<_, String>((
-            after(&params)?,
-            number(&params, "per_page", 10, 100)?,
-            number(&params, "page", 1, usize::MAX)?,
+        let number = |name, default, max| {
+            number(&params, name, default, max).map_err(|e| error("rest_invalid_param", &e, 400))
+        };
+        Ok::<_, Value>((
+            date(&params, "modified_after")?,
+            date(&params, "modified_before")?,
+            number("per_page", 10, 100)?,
+            number("page", 1, usize::MAX)?,
         ))
     })();
-    let (lower, per_page, page) = match parsed {
+    let (after, before, per_page, page) = match parsed {
         Ok(p) => p,
-        Err(e) => return bad_request(&sim, error("rest_invalid_param", &e, 400)),
+        Err(body) => return bad_request(&sim, body),
     };
-    let upper = params
-        .get("modified_before")
-        .and_then(|v| parse_time(v))
-        .map(|t: Timestamp| t - jiff::SignedDuration::from_millis(1));
+    let lower = after.map_or(Lower::All, Lower::After);
+    let upper = before.map(|t| t - jiff::SignedDuration::from_millis(1));
     let offset = (page - 1).saturating_mul(per_page);
     let (objects, total) = sim.data().list(kind, lower, upper, offset, per_page);
     let pages = total.div_ceil(per_page);
@@ -128,7 +154,9 @@ async fn list(
     let link = |p: usize, rel: &str| {
         let mut query: Vec<(String, String)> = params
             .iter()
-            .filter(|(k, _)| k.as_str() != "page" && !k.starts_with("consumer_"))
+            .filter(|(k, _)| {
+                k.as_str() != "page" && !k.starts_with("consumer_") && !k.starts_with("oauth_")
+            })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         query.sort();

@@ -5,8 +5,11 @@
 //! overflows.
 
 pub mod link;
+pub mod oauth;
 pub mod requests;
+pub mod times;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -16,7 +19,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{StatusCode, Url};
 use serde_json::Value;
 
-use super::{compare_ids, map_record};
+use super::map_record;
 use crate::model::{ObjectKind, StorePlatform};
 pub use requests::{Endpoint, Next, supports};
 
@@ -25,8 +28,10 @@ pub use requests::{Endpoint, Next, supports};
 pub enum Credentials {
     /// Shopify `X-Shopify-Access-Token`.
     ShopifyToken(String),
-    /// WooCommerce consumer key and secret, HTTP Basic.
-    Basic { key: String, secret: String },
+    /// WooCommerce consumer key and secret: HTTP Basic over `https://` (as WooCommerce
+    /// documents it), an OAuth 1.0a one-legged signature over `http://`, where the secret
+    /// must not cross the wire.
+    ConsumerKey { key: String, secret: String },
     /// Magento integration token, `Authorization: Bearer`.
     Bearer(String),
 }
@@ -140,23 +145,50 @@ pub struct Pager {
     next: Option<Url>,
     /// The page number of `next` (offset-paginated platforms).
     page: u32,
-    /// The newest `(updated_at, id)` returned so far: a seek re-reads its timestamp, and
-    /// what was returned already is not returned twice.
-    last: Option<(Timestamp, String)>,
+    /// What this listing returned already, so a seek (or a page overlap) does not return it
+    /// twice.
+    returned: Returned,
 }
 
-fn position(
-    platform: StorePlatform,
-    kind: ObjectKind,
-    item: &Value,
-) -> Option<(Timestamp, String)> {
+fn position(platform: StorePlatform, kind: ObjectKind, item: &Value) -> Option<(String, i64)> {
     let record = map_record(platform, kind, item).ok()?;
-    Some((record.updated_at(), record.id().to_string()))
+    Some((
+        record.id().to_string(),
+        record.updated_at().as_millisecond(),
+    ))
 }
 
-/// `(updated_at, id)` order, ids compared as numbers where they are numbers.
-pub fn after(a: &(Timestamp, String), b: &(Timestamp, String)) -> bool {
-    a.0.cmp(&b.0).then_with(|| compare_ids(&a.1, &b.1)).is_gt()
+/// The versions `(id, updated_at ms)` a listing returned that it may meet again.
+///
+/// Identity, not position: a store lists by its own `updated_at`, which may be finer than
+/// the second it shows, so two objects of one shown second can come in either id order
+/// (and a real store orders ties however its database does). Dropping everything "at or
+/// before the newest `(updated_at, id)` returned" would then skip the object of the
+/// smaller id that comes later; remembering what was returned cannot skip anything.
+/// A listing never goes back more than a second before the newest time it returned (a
+/// seek starts at that time, and WooCommerce's exclusive filter one second before), so
+/// older versions are forgotten.
+#[derive(Debug, Default)]
+struct Returned {
+    seen: HashSet<(String, i64)>,
+    newest_ms: Option<i64>,
+}
+
+impl Returned {
+    /// Keeps the items not returned before (and every unmappable one), and remembers them.
+    fn fresh(&mut self, platform: StorePlatform, kind: ObjectKind, items: &mut Vec<Value>) {
+        items.retain(|item| match position(platform, kind, item) {
+            None => true,
+            Some(p) => {
+                self.newest_ms = self.newest_ms.max(Some(p.1));
+                self.seen.insert(p)
+            }
+        });
+        if let Some(newest) = self.newest_ms {
+            let horizon = newest.saturating_sub(1000);
+            self.seen.retain(|(_, at)| *at >= horizon);
+        }
+    }
 }
 
 impl Pager {
@@ -170,19 +202,8 @@ impl Pager {
         let (mut items, next) = endpoint
             .read_page(self.kind, self.since, &url, self.page, &headers, body)
             .map_err(RestError::Body)?;
-        let platform = endpoint.platform;
-        if let Some(last) = &self.last {
-            items
-                .retain(|item| position(platform, self.kind, item).is_none_or(|p| after(&p, last)));
-        }
-        for p in items
-            .iter()
-            .filter_map(|item| position(platform, self.kind, item))
-        {
-            if self.last.as_ref().is_none_or(|last| after(&p, last)) {
-                self.last = Some(p);
-            }
-        }
+        self.returned
+            .fresh(endpoint.platform, self.kind, &mut items);
         (self.next, self.page) = match next {
             Next::Url(url) => (Some(url), self.page + 1),
             Next::Page(page) => (Some(endpoint.page_url(self.kind, self.since, page)?), page),
@@ -232,19 +253,31 @@ impl StoreClient {
             since,
             next: Some(self.endpoint.first_page(kind, since)?),
             page: 1,
-            last: None,
+            returned: Returned::default(),
         })
     }
 
+    /// One authenticated GET of `url`; built anew for every attempt, so each OAuth
+    /// signature has its own timestamp and nonce.
     fn request(&self, url: &Url) -> reqwest::RequestBuilder {
-        let request = self
-            .http
-            .get(url.clone())
-            .header("accept", "application/json");
+        let get = |url: Url| self.http.get(url).header("accept", "application/json");
         match &self.credentials {
-            Credentials::ShopifyToken(t) => request.header("x-shopify-access-token", t),
-            Credentials::Basic { key, secret } => request.basic_auth(key, Some(secret)),
-            Credentials::Bearer(t) => request.bearer_auth(t),
+            Credentials::ShopifyToken(t) => get(url.clone()).header("x-shopify-access-token", t),
+            Credentials::ConsumerKey { key, secret } if url.scheme() == "https" => {
+                get(url.clone()).basic_auth(key, Some(secret))
+            }
+            Credentials::ConsumerKey { key, secret } => {
+                let nonce = oauth::nonce();
+                let signing = oauth::Signing {
+                    consumer_key: key,
+                    consumer_secret: secret,
+                    method: oauth::SignatureMethod::HmacSha256,
+                    timestamp: Timestamp::now().as_second(),
+                    nonce: &nonce,
+                };
+                get(oauth::sign_url("GET", url, signing))
+            }
+            Credentials::Bearer(t) => get(url.clone()).bearer_auth(t),
         }
     }
 
@@ -323,6 +356,52 @@ mod tests {
         assert_eq!(retry_after(Some("-1")), None);
         assert_eq!(retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
         assert_eq!(retry_after(None), None);
+    }
+
+    fn customer(id: u64, at: &str) -> Value {
+        serde_json::json!({"id": id, "date_modified_gmt": at})
+    }
+
+    fn ids(items: &[Value]) -> Vec<u64> {
+        items.iter().filter_map(|i| i["id"].as_u64()).collect()
+    }
+
+    #[test]
+    fn a_listing_drops_only_what_it_returned_whatever_the_tie_order() {
+        let (woo, kind) = (StorePlatform::WooCommerce, ObjectKind::Customers);
+        let mut returned = Returned::default();
+        // One shown second, ids out of order across a page boundary (the store orders by
+        // a finer time than it shows): the later, smaller id is still new.
+        let mut page = vec![
+            customer(7, "2026-11-20T15:00:00"),
+            customer(3, "2026-11-20T15:00:00"),
+        ];
+        returned.fresh(woo, kind, &mut page);
+        assert_eq!(ids(&page), [7, 3]);
+        let mut page = vec![
+            customer(9, "2026-11-20T15:00:00"),
+            customer(2, "2026-11-20T15:00:00"),
+        ];
+        returned.fresh(woo, kind, &mut page);
+        assert_eq!(ids(&page), [9, 2]);
+        // A seek re-reads the second: only what is new comes back, and a new version of a
+        // returned object (a later updated_at) is new; an unmappable item always passes.
+        let mut page = vec![
+            customer(3, "2026-11-20T15:00:00"),
+            customer(5, "2026-11-20T15:00:00"),
+            customer(7, "2026-11-20T15:00:03"),
+            serde_json::json!({"id": 1}),
+        ];
+        returned.fresh(woo, kind, &mut page);
+        assert_eq!(ids(&page), [5, 7, 1]);
+        // Versions more than a second older than the newest returned are forgotten.
+        assert!(
+            returned
+                .seen
+                .iter()
+                .all(|(_, at)| *at >= returned.newest_ms.unwrap() - 1000)
+        );
+        assert_eq!(returned.seen.len(), 1);
     }
 
     #[test]

@@ -9,13 +9,14 @@
 //! from that time, inclusive) instead of taking the next offset; only a page made entirely
 //! of ties at `since` moves by offset. Shopify's `page_info` cursors need none of this.
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use reqwest::Url;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
 use super::RestError;
 use super::link::link_by_rel;
+use super::times::{magento_time, shopify_min, woo_modified_after};
 use crate::connectors::store::map_record;
 use crate::model::{ObjectKind, StorePlatform};
 
@@ -80,21 +81,6 @@ pub fn max_page_size(platform: StorePlatform) -> u32 {
     }
 }
 
-/// WooCommerce's `modified_after` is exclusive and has second resolution: one second before
-/// the second `since` falls in makes the listing inclusive of `since`.
-pub fn woo_modified_after(since: Timestamp) -> String {
-    let floor = Timestamp::from_second(since.as_second()).unwrap_or(since);
-    let before = floor
-        .checked_sub(SignedDuration::from_secs(1))
-        .unwrap_or(floor);
-    before.strftime("%Y-%m-%dT%H:%M:%S").to_string()
-}
-
-/// Magento compares `YYYY-MM-DD HH:MM:SS` with `gteq`: the second `since` falls in.
-pub fn magento_time(since: Timestamp) -> String {
-    since.strftime("%Y-%m-%d %H:%M:%S").to_string()
-}
-
 impl Endpoint {
     fn page_size(&self) -> u32 {
         self.page_size.clamp(1, max_page_size(self.platform))
@@ -141,7 +127,7 @@ impl Endpoint {
                     // Orders default to status=open; closed and cancelled ones change too.
                     q.append_pair("status", "any");
                 }
-                q.append_pair("updated_at_min", &since.to_string())
+                q.append_pair("updated_at_min", &shopify_min(since))
                     .append_pair("order", "updated_at asc")
                     .append_pair("limit", &size);
                 drop(q);
@@ -286,7 +272,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             shopify.as_str(),
-            "https://shop.example/admin/api/2025-07/orders.json?status=any&updated_at_min=2026-11-20T15%3A00%3A00.4Z&order=updated_at+asc&limit=250"
+            "https://shop.example/admin/api/2025-07/orders.json?status=any&updated_at_min=2026-11-20T15%3A00%3A00%2B00%3A00&order=updated_at+asc&limit=250"
         );
         let woo = endpoint(StorePlatform::WooCommerce)
             .first_page(ObjectKind::Customers, since)
@@ -305,10 +291,6 @@ mod tests {
                 .ends_with("/rest/default/V1/customers/search")
         );
         assert!(magento.query().unwrap().contains("pageSize%5D=300"));
-        assert_eq!(
-            woo_modified_after(t("2026-11-20T15:00:00Z")),
-            "2026-11-20T14:59:59"
-        );
     }
 
     #[test]
