@@ -130,6 +130,11 @@ async fn a_retry_after_landed_upserts_sends_the_associations_alone() {
     assert_eq!(contact_writes, 40, "contacts were not upserted again");
     assert_eq!(line_item_deal_links(&h), 40);
     assert_eq!(upserts_again, 0);
+    // Every request named syncline and its version.
+    assert_eq!(
+        h.sim.sim.stats().user_agents,
+        vec![format!("syncline/{}", env!("CARGO_PKG_VERSION"))]
+    );
     // Each of the 40 events sent its two associations again, nothing else.
     assert_eq!(links_again, 80);
     assert!(h.sim.sim.stats().duplicates.is_empty());

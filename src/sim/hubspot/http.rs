@@ -103,6 +103,12 @@ fn too_many(policy_name: &str, message: &str) -> Response {
 async fn gate(State(sim): Shared, request: Request, next: Next) -> Response {
     let c = &sim.counters;
     c.requests.fetch_add(1, Ordering::Relaxed);
+    sim.saw_user_agent(
+        request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     let expected = format!("Bearer {}", sim.settings.token);
     let authorized = request
         .headers()

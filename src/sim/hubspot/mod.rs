@@ -75,6 +75,8 @@ pub struct Stats {
     pub writes: u64,
     pub objects: std::collections::BTreeMap<String, usize>,
     pub duplicates: Vec<store::Duplicate>,
+    /// The distinct `User-Agent` headers of API requests (`-` for none).
+    pub user_agents: Vec<String>,
 }
 
 /// The shared state of a running simulator.
@@ -85,6 +87,8 @@ pub struct Sim {
     limiter: Mutex<limits::RateLimiter>,
     faults: Mutex<limits::Faults>,
     counters: Counters,
+    /// The distinct `User-Agent`s seen (a handful at most; capped).
+    user_agents: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Sim {
@@ -96,6 +100,7 @@ impl Sim {
             limiter: Mutex::new(limits::RateLimiter::new(settings.limits)),
             faults: Mutex::new(faults),
             counters: Counters::default(),
+            user_agents: Mutex::default(),
             settings,
         })
     }
@@ -123,6 +128,15 @@ impl Sim {
                 .map(|(t, n)| (t.as_str().to_string(), n))
                 .collect(),
             duplicates: store.duplicates(),
+            user_agents: lock(&self.user_agents).iter().cloned().collect(),
+        }
+    }
+
+    /// Notes a request's `User-Agent` (or `-` without one).
+    pub(crate) fn saw_user_agent(&self, agent: Option<&str>) {
+        let mut seen = lock(&self.user_agents);
+        if seen.len() < 16 {
+            seen.insert(agent.unwrap_or("-").to_owned());
         }
     }
 
