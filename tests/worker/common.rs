@@ -140,25 +140,7 @@ impl Harness {
             crm_timeout: Duration::from_secs(5),
             ..WorkerSettings::default()
         };
-        let metrics = WorkerMetrics::new().unwrap();
-        let handler = syncline::worker::handler(config, &settings, metrics.clone()).unwrap();
-        let batch = config.pipeline.spec.workers.batch_size as usize;
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            syncline::worker::consume(
-                handler,
-                batch,
-                &settings,
-                Arc::new(AtomicBool::new(false)),
-                stopped,
-            )
-            .await;
-        });
-        Worker {
-            stop,
-            task,
-            metrics,
-        }
+        spawn_worker(config, settings)
     }
 
     /// Objects of a type in the CRM, by their unique key property.
@@ -219,6 +201,49 @@ impl Harness {
             .await
             .unwrap()
     }
+}
+
+/// An in-process worker of `config` (the `syncline worker` consume loop), until stopped.
+pub fn spawn_worker(config: &PipelineConfig, settings: WorkerSettings) -> Worker {
+    let metrics = WorkerMetrics::new().unwrap();
+    let handler = syncline::worker::handler(config, &settings, metrics.clone()).unwrap();
+    let batch = config.pipeline.spec.workers.batch_size as usize;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        syncline::worker::consume(
+            handler,
+            batch,
+            &settings,
+            Arc::new(AtomicBool::new(false)),
+            stopped,
+        )
+        .await;
+    });
+    Worker {
+        stop,
+        task,
+        metrics,
+    }
+}
+
+/// Asserts that no deal of the write log ever received an older version (amounts carry
+/// the version) than one it had; answers the deal writes per key.
+pub fn assert_deals_never_went_back(h: &Harness) -> BTreeMap<String, u32> {
+    let mut last: BTreeMap<String, u32> = BTreeMap::new();
+    let mut writes: BTreeMap<String, u32> = BTreeMap::new();
+    for w in h.sim.sim.store().writes() {
+        if let Some(amount) = w.properties.get("amount") {
+            let minute: u32 = amount.trim_end_matches(".00").parse().unwrap();
+            let previous = last.insert(w.key.clone(), minute).unwrap_or(0);
+            assert!(
+                minute >= previous,
+                "deal {} went back from {previous} to {minute}",
+                w.key
+            );
+            *writes.entry(w.key.clone()).or_default() += 1;
+        }
+    }
+    writes
 }
 
 pub struct Worker {

@@ -1,4 +1,4 @@
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use syncline::sim::hubspot::types::ObjectType;
@@ -88,19 +88,8 @@ async fn ten_thousand_events_with_duplicates_and_reordering_land_exactly_once() 
     }
     // Guarantee 3 held at every step, not only at the end: per deal, amounts written only
     // ever grew.
-    let mut last: BTreeMap<String, u32> = BTreeMap::new();
+    assert_deals_never_went_back(&h);
     let store = h.sim.sim.store();
-    for w in store.writes() {
-        if let Some(amount) = w.properties.get("amount") {
-            let minute: u32 = amount.trim_end_matches(".00").parse().unwrap();
-            let previous = last.insert(w.key.clone(), minute).unwrap_or(0);
-            assert!(
-                minute >= previous,
-                "deal {} went back from {previous} to {minute}",
-                w.key
-            );
-        }
-    }
     // Coalescing and watermarks kept writes well under the number of events.
     let deal_writes = store
         .writes()

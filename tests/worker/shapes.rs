@@ -3,8 +3,6 @@
 //! the receiver acknowledges must reach the CRM; what it cannot map is refused with a 422
 //! that names the problem, and nothing is stored for it.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -18,10 +16,10 @@ use sha2::Sha256;
 use syncline::config::{PipelineConfig, SecretValues, parse_pipeline};
 use syncline::receiver::{ReceiverSettings, ReceiverState, router};
 use syncline::sim::hubspot::types::ObjectType;
-use syncline::worker::{WorkerMetrics, WorkerSettings};
+use syncline::worker::WorkerSettings;
 use tower::ServiceExt;
 
-use crate::common::SHOPIFY_ORDER;
+use crate::common::{SHOPIFY_ORDER, Worker, spawn_worker};
 use crate::support::hubspot::{HubspotSim, TOKEN};
 use crate::support::redis::RedisServer;
 
@@ -120,8 +118,7 @@ struct EndToEnd {
     _redis: RedisServer,
     sim: HubspotSim,
     app: axum::Router,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    worker: Worker,
 }
 
 impl EndToEnd {
@@ -136,30 +133,19 @@ impl EndToEnd {
             secrets,
         };
         let state = ReceiverState::new(&config, ReceiverSettings::default()).unwrap();
-        let settings = WorkerSettings {
-            consumer: Some("w".into()),
-            block: Duration::from_millis(100),
-            ..WorkerSettings::default()
-        };
-        let handler =
-            syncline::worker::handler(&config, &settings, WorkerMetrics::new().unwrap()).unwrap();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            syncline::worker::consume(
-                handler,
-                10,
-                &settings,
-                Arc::new(AtomicBool::new(false)),
-                stopped,
-            )
-            .await;
-        });
+        let worker = spawn_worker(
+            &config,
+            WorkerSettings {
+                consumer: Some("w".into()),
+                block: Duration::from_millis(100),
+                ..WorkerSettings::default()
+            },
+        );
         Self {
             _redis: redis,
             sim,
             app: router(state),
-            stop,
-            task,
+            worker,
         }
     }
 
@@ -192,8 +178,7 @@ impl EndToEnd {
     }
 
     async fn stop(self) {
-        let _ = self.stop.send(true);
-        self.task.await.unwrap();
+        self.worker.stop().await;
     }
 }
 
@@ -383,32 +368,21 @@ async fn changing_the_store_url_writes_to_the_same_crm_objects() {
             })
             .await
             .unwrap();
-        let settings = WorkerSettings {
-            consumer: Some(format!("w{n}")),
-            block: Duration::from_millis(100),
-            ..WorkerSettings::default()
-        };
-        let handler =
-            syncline::worker::handler(&config, &settings, WorkerMetrics::new().unwrap()).unwrap();
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let task = tokio::spawn(async move {
-            syncline::worker::consume(
-                handler,
-                10,
-                &settings,
-                Arc::new(AtomicBool::new(false)),
-                stopped,
-            )
-            .await;
-        });
+        let worker = spawn_worker(
+            &config,
+            WorkerSettings {
+                consumer: Some(format!("w{n}")),
+                block: Duration::from_millis(100),
+                ..WorkerSettings::default()
+            },
+        );
         for _ in 0..200 {
             if queue.depth().await.unwrap().lag == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let _ = stop.send(true);
-        task.await.unwrap();
+        worker.stop().await;
     }
     let store = sim.sim.store();
     let deals = store.objects(ObjectType::Deals);

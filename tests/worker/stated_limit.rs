@@ -3,7 +3,6 @@
 //! lower figure for every worker of the account, and the pipeline's Redis record says so —
 //! under a storm of duplicates, out-of-order updates and 429s on association calls.
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use syncline::sim::hubspot::FaultConfig;
@@ -90,20 +89,7 @@ async fn workers_pace_at_the_limit_hubspot_states_under_a_storm_without_stale_wr
         );
     }
     // …and no deal ever received a version older than one it already had.
-    let mut last: BTreeMap<String, u32> = BTreeMap::new();
-    let mut writes_per_deal: HashMap<String, u32> = HashMap::new();
-    for w in h.sim.sim.store().writes() {
-        if let Some(amount) = w.properties.get("amount") {
-            let minute: u32 = amount.trim_end_matches(".00").parse().unwrap();
-            let previous = last.insert(w.key.clone(), minute).unwrap_or(0);
-            assert!(
-                minute >= previous,
-                "{} went back from {previous} to {minute}",
-                w.key
-            );
-            *writes_per_deal.entry(w.key.clone()).or_default() += 1;
-        }
-    }
+    let writes_per_deal = assert_deals_never_went_back(&h);
     let rewrites = writes_per_deal
         .values()
         .map(|n| n.saturating_sub(3))
