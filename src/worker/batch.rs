@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::plan::{Item, PlanContext, plan};
+use super::plan::{Item, Plan, PlanContext, plan};
 use super::retry::{Decision, FailureClass, decide};
 use super::write::{CrmWriter, EventWrites, WriteFailure};
 use crate::model::ObjectKind;
@@ -59,11 +59,27 @@ impl BatchHandler {
     /// Handles `entries`. A Redis error aborts the batch: unacked entries stay pending and
     /// are reclaimed after the visibility timeout, so nothing is lost.
     pub async fn handle(&self, entries: &[Entry]) -> Result<BatchReport, QueueError> {
-        let metrics = &self.writer.metrics;
-        metrics.batch_size.observe(entries.len() as f64);
+        self.writer.metrics.batch_size.observe(entries.len() as f64);
         let mut report = BatchReport::default();
         let planned = plan(entries, &self.plan, Timestamp::now());
+        self.settle_plan(entries, &planned, &mut report).await?;
+        let claimed = self.claim(entries, &planned.items).await?;
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let failed = self.write(entries, &claimed, &mut report).await?;
+        self.settle_failures(&failed, &mut report).await?;
+        Ok(report)
+    }
 
+    /// What the plan decided without the CRM: acks of skipped and coalesced entries, dead
+    /// letters, and checkouts to look at again later.
+    async fn settle_plan(
+        &self,
+        entries: &[Entry],
+        planned: &Plan,
+        report: &mut BatchReport,
+    ) -> Result<(), QueueError> {
         let done: Vec<String> = planned
             .done
             .iter()
@@ -91,21 +107,30 @@ impl BatchHandler {
                 .await?;
             self.count(entry, "deferred");
         }
+        Ok(())
+    }
 
-        let claims: Vec<_> = planned.items.iter().map(|i| i.claim.clone()).collect();
+    /// Claims the items' objects: stale ones are acked, busy ones deferred; answers the
+    /// claimed items, whose versions are now open in their watermarks.
+    async fn claim<'a>(
+        &self,
+        entries: &[Entry],
+        items: &'a [Item],
+    ) -> Result<Vec<&'a Item>, QueueError> {
+        let claims: Vec<_> = items.iter().map(|i| i.claim.clone()).collect();
         let outcomes = self
             .queue
             .claim_objects(&self.consumer, self.lock_ttl, &claims)
             .await?;
-        let mut claimed: Vec<&Item> = Vec::new();
+        let mut claimed = Vec::new();
         let mut stale = Vec::new();
-        for (item, outcome) in planned.items.iter().zip(outcomes) {
+        for (item, outcome) in items.iter().zip(outcomes) {
             let entry = &entries[item.entry];
             match outcome {
                 ClaimOutcome::Claimed => claimed.push(item),
                 ClaimOutcome::Stale => {
                     stale.push(entry.id.clone());
-                    metrics.watermark_drops.inc();
+                    self.writer.metrics.watermark_drops.inc();
                     self.count(entry, "stale");
                 }
                 ClaimOutcome::Busy => {
@@ -119,10 +144,18 @@ impl BatchHandler {
             }
         }
         self.queue.ack(&stale).await?;
-        if claimed.is_empty() {
-            return Ok(report);
-        }
+        Ok(claimed)
+    }
 
+    /// Writes the claimed items, commits and acks the ones fully written, and releases the
+    /// rest (their watermarks stay open at their versions). Answers the failures, each
+    /// entry carrying what of it landed.
+    async fn write(
+        &self,
+        entries: &[Entry],
+        claimed: &[&Item],
+        report: &mut BatchReport,
+    ) -> Result<Vec<(WriteFailure, Entry)>, QueueError> {
         let writes: Vec<EventWrites<'_>> = claimed
             .iter()
             .map(|i| EventWrites {
@@ -131,10 +164,10 @@ impl BatchHandler {
                 retry: entries[i.entry].attempts() > 0 || !i.landed.is_empty(),
             })
             .collect();
+        let held: Vec<_> = claimed.iter().map(|i| i.claim.clone()).collect();
         let results = match self.writer.write(&writes).await {
             Ok(results) => results,
             Err(e) => {
-                let held: Vec<_> = claimed.iter().map(|i| i.claim.clone()).collect();
                 let _ = self.queue.release_objects(&self.consumer, &held).await;
                 return Err(e);
             }
@@ -142,8 +175,9 @@ impl BatchHandler {
         let mut ok_claims = Vec::new();
         let mut ok_ids = Vec::new();
         let mut ok_entries = Vec::new();
-        let mut failed: Vec<(&Item, WriteFailure, Entry)> = Vec::new();
-        for (item, outcome) in claimed.into_iter().zip(results) {
+        let mut failed_claims = Vec::new();
+        let mut failed = Vec::new();
+        for (item, outcome) in claimed.iter().zip(results) {
             let entry = &entries[item.entry];
             match outcome.failure {
                 None => {
@@ -151,12 +185,16 @@ impl BatchHandler {
                     ok_ids.push(entry.id.clone());
                     ok_entries.push(entry);
                 }
-                // The retry (or a replayed dead letter) sends only what is still missing.
-                Some(f) if !outcome.landed.is_empty() => {
-                    let entry = entry.with_field(LANDED_FIELD, outcome.landed.encode());
-                    failed.push((item, f, entry));
+                Some(f) => {
+                    failed_claims.push(item.claim.clone());
+                    // The retry (or a replayed dead letter) sends only what is missing.
+                    let entry = if outcome.landed.is_empty() {
+                        entry.clone()
+                    } else {
+                        entry.with_field(LANDED_FIELD, outcome.landed.encode())
+                    };
+                    failed.push((f, entry));
                 }
-                Some(f) => failed.push((item, f, entry.clone())),
             }
         }
         // Watermarks first: a crash before the ack re-delivers the entry, which then finds
@@ -172,12 +210,21 @@ impl BatchHandler {
         if !ok_ids.is_empty() {
             self.queue.clear_crm_unauthorized().await?;
         }
-
         // Released, not committed: the watermark stays open at this version, so an older
         // version is dropped while this one's retry may still claim it.
-        let held: Vec<_> = failed.iter().map(|(i, _, _)| i.claim.clone()).collect();
-        self.queue.release_objects(&self.consumer, &held).await?;
-        for (_, failure, entry) in &failed {
+        self.queue
+            .release_objects(&self.consumer, &failed_claims)
+            .await?;
+        Ok(failed)
+    }
+
+    /// Retries or dead-letters each failed entry by its failure's class.
+    async fn settle_failures(
+        &self,
+        failed: &[(WriteFailure, Entry)],
+        report: &mut BatchReport,
+    ) -> Result<(), QueueError> {
+        for (failure, entry) in failed {
             if matches!(failure.class, FailureClass::Outage { .. }) {
                 report.outage = true;
             }
@@ -197,7 +244,8 @@ impl BatchHandler {
                     self.queue
                         .schedule_retry(entry, attempts, due, &failure.message)
                         .await?;
-                    metrics
+                    self.writer
+                        .metrics
                         .retries
                         .with_label_values(&[failure.class.label()])
                         .inc();
@@ -211,7 +259,7 @@ impl BatchHandler {
                 }
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     async fn dead_letter(
