@@ -265,4 +265,28 @@ async fn line_items_point_at_their_products() {
     for item in items.values() {
         assert_eq!(item.properties.get("hs_product_id"), Some(&product_id));
     }
+
+    // A product HubSpot does not have: looked up once, then not again for a while, so
+    // the next order costs its five writes and no lookup; its line item stays unlinked.
+    let third = h.worker("w3", Duration::from_secs(30));
+    let unknown_product = |id: u64| {
+        let mut o = order(id, 1, &format!("o{id}@example.com"));
+        o["line_items"][0]["sku"] = serde_json::json!("NOT-IN-HUBSPOT");
+        o
+    };
+    h.enqueue("u1", "orders/create", "orders", &unknown_product(11))
+        .await;
+    h.drained(20).await;
+    let before = h.sim.sim.stats().requests;
+    h.enqueue("u2", "orders/create", "orders", &unknown_product(12))
+        .await;
+    h.drained(20).await;
+    third.stop().await;
+    assert_eq!(h.sim.sim.stats().requests - before, 5, "a lookup repeated");
+    let items = h.objects(ObjectType::LineItems, "syncline_line_item_key");
+    assert!(
+        !items["shopify:acme.myshopify.com:12:120"]
+            .properties
+            .contains_key("hs_product_id")
+    );
 }
