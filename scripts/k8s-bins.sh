@@ -17,8 +17,11 @@ BUILD_DATE=2026-01-01T00:00:00Z
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${SYNCLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/syncline}
 key="k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}"
-# The wrappers' go.sum files are part of the key: changing a dependency rebuilds.
-sum=$(cat "$here"/k8s/*/go.mod "$here"/k8s/*/go.sum | sha256sum | cut -c1-12)
+# The wrappers' go.sum files are part of the key: changing a dependency rebuilds. Only
+# these four wrappers: the node's (k8s/node, k8s/coredns) have their own key in node-bins.sh.
+wrappers=(etcd helm kube kwok)
+sum=$(for f in go.mod go.sum; do for w in "${wrappers[@]}"; do cat "$here/k8s/$w/$f"; done; done |
+  sha256sum | cut -c1-12)
 bin="$cache_root/$key-$sum/bin"
 all=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm)
 
