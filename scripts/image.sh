@@ -7,6 +7,8 @@
 #   scripts/image.sh                  build; print the archive path
 #   scripts/image.sh --import DIR     build, then import it into the node started in DIR
 #                                     (scripts/control-plane.sh node DIR)
+#   scripts/image.sh --binary PATH    use this syncline binary instead of building the
+#                                     release one (tests pass the binary cargo test built)
 #
 # The contract is the one deploy/Dockerfile (the published build) gives, and both must keep
 # it: the binary at /usr/local/bin/syncline as the entrypoint, user and group 65532 (the
@@ -24,9 +26,22 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo/Cargo.toml" | head -n 1)
 tag="localhost/syncline:$version"
 out="$target/image/syncline-$version.tar"
 
+import_dir="" binary=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --import) import_dir=${2:?usage: image.sh [--binary PATH] [--import DIR]}; shift 2 ;;
+    --binary) binary=${2:?usage: image.sh [--binary PATH] [--import DIR]}; shift 2 ;;
+    *) echo "usage: image.sh [--binary PATH] [--import DIR]" >&2; exit 2 ;;
+  esac
+done
+
+# A given binary gets an archive of its own, so it never stands in for the release one.
+[ -n "$binary" ] && out="$target/image/syncline-$version-given.tar"
 t0=$(date +%s.%N)
-(cd "$repo" && cargo build --release --locked --quiet --bin syncline)
-binary="$target/release/syncline"
+if [ -z "$binary" ]; then
+  (cd "$repo" && cargo build --release --locked --quiet --bin syncline)
+  binary="$target/release/syncline"
+fi
 t1=$(date +%s.%N)
 
 mkdir -p "$target/image"
@@ -43,11 +58,10 @@ python3 "$here/node/docker-archive.py" --out "$out" --tag "$tag" \
   "${files[@]}" --libs-of "$binary" --dir /tmp:1777 >/dev/null
 t2=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
-log "$tag: $(du -m "$out" | cut -f1) MB archive; release build $(secs "$t0" "$t1") s, archive $(secs "$t1" "$t2") s"
+log "$tag: $(du -m "$out" | cut -f1) MB archive; binary $(secs "$t0" "$t1") s, archive $(secs "$t1" "$t2") s"
 
-if [ "${1:-}" = "--import" ]; then
-  dir=${2:?usage: image.sh --import DIR}
-  ctr --address "$dir/containerd/containerd.sock" -n k8s.io images import "$out" >/dev/null
-  log "imported $tag into the node in $dir"
+if [ -n "$import_dir" ]; then
+  ctr --address "$import_dir/containerd/containerd.sock" -n k8s.io images import "$out" >/dev/null
+  log "imported $tag into the node in $import_dir ($(secs "$t2" "$(date +%s.%N)") s)"
 fi
 echo "$out"

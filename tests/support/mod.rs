@@ -115,6 +115,7 @@ impl Drop for ControlPlane {
 }
 
 pub mod hubspot;
+pub mod node;
 pub mod operator;
 pub mod pipelines;
 pub mod redis;
