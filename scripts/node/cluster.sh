@@ -553,6 +553,13 @@ down_node() {
   done
   # Files outside DIR that name this node's containers.
   [ -d /var/log/containers ] && find /var/log/containers -maxdepth 1 -lname "$dir/*" -delete
-  [ -d /var/lib/cni ] && find /var/lib/cni -name "$ns-*" -delete 2>/dev/null
+  # libcni caches each attachment in /var/lib/cni/results: <network>-<sandbox id>-<ifname>,
+  # for this node's network and for the loopback one of the same sandboxes.
+  local f id
+  for f in /var/lib/cni/results/"$ns"-*; do
+    [ -e "$f" ] || continue
+    id=${f##*/}; id=${id#"$ns"-}; id=${id%%-*}
+    rm -f /var/lib/cni/results/*-"$id"-*
+  done
   host_leave "$ns"
 }
