@@ -31,7 +31,10 @@ fn image_tag() -> String {
 
 /// The pod security settings the operator gives its receiver and worker pods.
 fn operator_security() -> (Value, Value) {
-    let pipeline = support::pipelines::pipeline("acme", "acme-credentials", "redis://r:6379", "Retain");
+    let mut pipeline =
+        support::pipelines::pipeline("acme", "acme-credentials", "redis://r:6379", "Retain");
+    // The API server's once the pipeline exists; the builder puts it on the owner reference.
+    pipeline.metadata.uid = Some("4c1d0c55-0000-4000-8000-000000000001".into());
     let inputs = BuildInputs {
         image: image_tag(),
         secret_checksum: "x".into(),
@@ -40,7 +43,8 @@ fn operator_security() -> (Value, Value) {
     let d = receiver_deployment(&pipeline, &inputs, "x").unwrap();
     let spec = d.spec.unwrap().template.spec.unwrap();
     let pod = serde_json::to_value(spec.security_context.unwrap()).unwrap();
-    let container = serde_json::to_value(spec.containers[0].security_context.clone().unwrap()).unwrap();
+    let container =
+        serde_json::to_value(spec.containers[0].security_context.clone().unwrap()).unwrap();
     (pod, container)
 }
 
@@ -50,11 +54,16 @@ fn diff(what: &str, before: &HostSnapshot, now: &HostSnapshot, mounts: bool) -> 
     let mut out = Vec::new();
     for ((cmd, a), (_, b)) in before.network.iter().zip(&now.network) {
         if a != b {
-            out.push(format!("{what}: `{cmd}` changed:\n--- before\n{a}\n--- {what}\n{b}"));
+            out.push(format!(
+                "{what}: `{cmd}` changed:\n--- before\n{a}\n--- {what}\n{b}"
+            ));
         }
     }
     if mounts && before.mounts != now.mounts {
-        out.push(format!("{what}: mounts changed: {:?} vs {:?}", before.mounts, now.mounts));
+        out.push(format!(
+            "{what}: mounts changed: {:?} vs {:?}",
+            before.mounts, now.mounts
+        ));
     }
     out
 }
@@ -149,7 +158,9 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     );
     assert_same_contract_as_dockerfile(&archive);
     assert!(
-        node.ctr(&["images", "ls", "-q"]).lines().any(|l| l == image_tag()),
+        node.ctr(&["images", "ls", "-q"])
+            .lines()
+            .any(|l| l == image_tag()),
         "{} not in the node's containerd",
         image_tag()
     );
@@ -164,7 +175,14 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         .unwrap();
     // It really enforces: a pod without the settings is refused.
     let (ok, _, err) = node.kubectl(&[
-        "-n", NS, "run", "loose", "--image", &image_tag(), "--image-pull-policy", "Never",
+        "-n",
+        NS,
+        "run",
+        "loose",
+        "--image",
+        &image_tag(),
+        "--image-pull-policy",
+        "Never",
     ]);
     assert!(!ok && err.contains("violates PodSecurity"), "{err}");
 
@@ -213,11 +231,15 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         .create(&PostParams::default(), &service)
         .await
         .unwrap();
-    let available = await_condition(deployments.clone(), "hubspot-sim", |d: Option<&Deployment>| {
-        d.and_then(|d| d.status.as_ref())
-            .and_then(|s| s.available_replicas)
-            == Some(1)
-    });
+    let available = await_condition(
+        deployments.clone(),
+        "hubspot-sim",
+        |d: Option<&Deployment>| {
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.available_replicas)
+                == Some(1)
+        },
+    );
     if tokio::time::timeout(Duration::from_secs(120), available)
         .await
         .is_err()
@@ -225,34 +247,108 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         let (_, pods, _) = node.kubectl(&["-n", NS, "get", "pods", "-o", "yaml"]);
         panic!("hubspot-sim not available within 120 s:\n{pods}");
     }
-    println!("Deployment Ready {:.1} s after create", t.elapsed().as_secs_f64());
+    println!(
+        "Deployment Ready {:.1} s after create",
+        t.elapsed().as_secs_f64()
+    );
 
     // By its Service's DNS name, from inside the node's namespace (cluster DNS, kube-proxy).
     let host = format!("hubspot-sim.{NS}.svc.cluster.local");
     let resolved = exec_ok(&node, &["getent", "hosts", &host]);
-    let service_ip = resolved.split_whitespace().next().unwrap_or_default().to_string();
-    assert!(service_ip.starts_with("10.96."), "{host} resolved to {resolved:?}");
+    let service_ip = resolved
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        service_ip.starts_with("10.96."),
+        "{host} resolved to {resolved:?}"
+    );
     let base = format!("http://{host}:{PORT}");
+    // kube-proxy programs the Service's rules shortly after its endpoint is ready.
+    let t = Instant::now();
+    let mut last = String::new();
+    for _ in 0..60 {
+        let out = node.exec(&[
+            "curl",
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "2",
+            &format!("{base}/_sim/stats"),
+        ]);
+        last = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if last == "200" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(last, "200", "the Service never answered by its DNS name");
+    println!(
+        "Service answered by its DNS name {:.1} s after the Deployment was Ready",
+        t.elapsed().as_secs_f64()
+    );
     let body = json!({"inputs": [{"idProperty": "email", "id": "ada@example.com",
                                   "properties": {"firstname": "Ada"}}]})
     .to_string();
     let unauthorized = exec_ok(
         &node,
-        &["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
-          "-X", "POST", "-H", "content-type: application/json", "--data", &body,
-          &format!("{base}/crm/v3/objects/contacts/batch/upsert")],
+        &[
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--max-time",
+            "10",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "--data",
+            &body,
+            &format!("{base}/crm/v3/objects/contacts/batch/upsert"),
+        ],
     );
     assert_eq!(unauthorized, "401", "a request without the token");
     let upserted = exec_ok(
         &node,
-        &["curl", "-sf", "--max-time", "10", "-X", "POST",
-          "-H", &format!("authorization: Bearer {TOKEN}"),
-          "-H", "content-type: application/json", "--data", &body,
-          &format!("{base}/crm/v3/objects/contacts/batch/upsert")],
+        &[
+            "curl",
+            "-sf",
+            "--max-time",
+            "10",
+            "-X",
+            "POST",
+            "-H",
+            &format!("authorization: Bearer {TOKEN}"),
+            "-H",
+            "content-type: application/json",
+            "--data",
+            &body,
+            &format!("{base}/crm/v3/objects/contacts/batch/upsert"),
+        ],
     );
     let upserted: Value = serde_json::from_str(&upserted).unwrap();
     assert_eq!(upserted["status"], "COMPLETE", "{upserted}");
-    let objects = exec_ok(&node, &["curl", "-sf", "--max-time", "10", &format!("{base}/_sim/objects/contacts")]);
+    let objects = exec_ok(
+        &node,
+        &[
+            "curl",
+            "-sf",
+            "--max-time",
+            "10",
+            &format!("{base}/_sim/objects/contacts"),
+        ],
+    );
     let objects: Value = serde_json::from_str(&objects).unwrap();
     assert!(
         objects["results"].to_string().contains("ada@example.com"),
@@ -275,7 +371,10 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         .unwrap();
     let pid = node.container_pid(&container_id);
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
-    assert!(cmdline.starts_with("/usr/local/bin/syncline\0sim\0hubspot"), "{cmdline:?}");
+    assert!(
+        cmdline.starts_with("/usr/local/bin/syncline\0sim\0hubspot"),
+        "{cmdline:?}"
+    );
     assert_eq!(proc_status(pid, "Uid"), format!("{UID} {UID} {UID} {UID}"));
     assert_eq!(proc_status(pid, "Gid"), format!("{UID} {UID} {UID} {UID}"));
     assert_eq!(proc_status(pid, "CapEff"), "0000000000000000");
@@ -288,7 +387,10 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         .find(|l| l.split(' ').nth(4) == Some("/"))
         .unwrap_or_else(|| panic!("no / in the container's mountinfo:\n{mountinfo}"));
     let options: Vec<&str> = root.split(' ').nth(5).unwrap().split(',').collect();
-    assert!(options.contains(&"ro"), "root mount is not read-only: {root}");
+    assert!(
+        options.contains(&"ro"),
+        "root mount is not read-only: {root}"
+    );
     // Even root cannot write there through the container's root; its /tmp (emptyDir) it can.
     let write = std::fs::write(format!("/proc/{pid}/root/probe"), b"x");
     assert_eq!(
@@ -301,7 +403,13 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
 
     // `kubectl exec` (API server → kubelet → containerd) of a syncline subcommand, no shell.
     let (ok, version, err) = node.kubectl(&[
-        "-n", NS, "exec", &pod_name, "--", "/usr/local/bin/syncline", "--version",
+        "-n",
+        NS,
+        "exec",
+        &pod_name,
+        "--",
+        "/usr/local/bin/syncline",
+        "--version",
     ]);
     assert!(ok, "kubectl exec: {err}");
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
@@ -309,7 +417,10 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     // While the node runs, the root namespace has gained nothing.
     let during = host_snapshot();
     let changed = diff("while the node runs", &before, &during, false);
-    println!("kubelet's sysctls while the node runs: {:?}", during.sysctls);
+    println!(
+        "kubelet's sysctls while the node runs: {:?}",
+        during.sysctls
+    );
     assert!(changed.is_empty(), "{}", changed.join("\n"));
 
     node.stop();

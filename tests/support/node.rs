@@ -273,7 +273,11 @@ pub fn host_snapshot() -> HostSnapshot {
     mounts.sort();
     let mut cgroups = Vec::new();
     for entry in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
-        for child in std::fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+        for child in std::fs::read_dir(entry.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = child.file_name().to_string_lossy().into_owned();
             if child.path().is_dir() && (name.starts_with("syncline-") || name == "kubepods") {
                 cgroups.push(child.path().display().to_string());
