@@ -98,7 +98,7 @@ fn assert_same_contract_as_dockerfile(archive: &std::path::Path) {
         dockerfile
             .lines()
             .filter_map(|l| l.strip_prefix(word))
-            .last()
+            .next_back()
             .unwrap_or_else(|| panic!("no {word} in deploy/Dockerfile"))
             .trim()
             .to_string()
