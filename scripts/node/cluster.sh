@@ -482,11 +482,11 @@ pid_alive() { # a zombie counts as stopped
   [ -n "$state" ] && [ "$state" != Z ]
 }
 
-stop_pids() { # pids... : SIGTERM, up to 5 s, then SIGKILL
+stop_pids() { # pids... : SIGTERM, up to $grace s (default 5), then SIGKILL
   local p i left
   [ $# -gt 0 ] || return 0
   for p in "$@"; do kill "$p" 2>/dev/null || true; done
-  for i in $(seq 1 20); do
+  for i in $(seq 1 $((${grace:-5} * 4))); do
     left=0
     for p in "$@"; do pid_alive "$p" && left=1; done
     [ "$left" = 0 ] && return 0
@@ -531,7 +531,9 @@ down_node() {
     done
   fi
   stop_pids $(node_cgroup_pids)
-  stop_pids $(tac "$dir/pids" 2>/dev/null)
+  # The cluster's state is thrown away: the API server and etcd get 1 s to stop gracefully
+  # (they take several), then SIGKILL.
+  grace=1 stop_pids $(tac "$dir/pids" 2>/dev/null)
   # Shims, and anything else still running in the namespace.
   stop_pids $(netns_pids)
   # Unmount what kubelet and containerd mounted under DIR, deepest first.
