@@ -21,45 +21,11 @@ sum=$(cat "$here"/k8s/node/go.mod "$here"/k8s/node/go.sum "$here"/k8s/coredns/go
   "$here"/k8s/coredns/go.sum "$here"/node/pause.c | sha256sum | cut -c1-12)
 bin="$cache_root/$key-$sum/bin"
 all=(kubelet kube-proxy coredns pause)
+name=node-bins
+# shellcheck source=go-bins.sh
+. "$here/go-bins.sh"
+go_bins_begin "$@"
 
-complete() {
-  local b
-  for b in "${all[@]}"; do [ -x "$bin/$b" ] || return 1; done
-}
-
-if [ "${1:-}" = "--print" ]; then
-  complete || { echo "node-bins: not built yet; run scripts/node-bins.sh" >&2; exit 1; }
-  echo "$bin"
-  exit 0
-fi
-
-if complete; then
-  echo "$bin"
-  exit 0
-fi
-
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-tmp="$bin.partial"
-mkdir -p "$tmp"
-log() { echo "node-bins: $*" >&2; }
-
-minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-kube_ldflags=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  kube_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
-done
-
-build() { # dir out pkg ldflags
-  local dir=$1 out=$2 pkg=$3 ldflags=${4:-} t0
-  [ -x "$tmp/$out" ] && return 0
-  log "building $out ($pkg)"
-  t0=$(date +%s)
-  (cd "$here/k8s/$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$out" "$pkg")
-  log "built $out in $(( $(date +%s) - t0 )) s"
-}
-
-start=$(date +%s)
 if [ ! -x "$tmp/pause" ]; then
   gcc -static -O2 -o "$tmp/pause.tmp" "$here/node/pause.c"
   strip "$tmp/pause.tmp"
@@ -69,7 +35,4 @@ build node kubelet k8s.io/kubernetes/cmd/kubelet "$kube_ldflags"
 build node kube-proxy k8s.io/kubernetes/cmd/kube-proxy "$kube_ldflags"
 build coredns coredns github.com/coredns/coredns
 
-rm -rf "$bin"
-mv "$tmp" "$bin"
-log "built in $(( $(date +%s) - start )) s into $bin"
-echo "$bin"
+go_bins_finish

@@ -13,21 +13,11 @@ use std::time::Instant;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::{k8s_bins, repo};
+use super::{cached_bins, k8s_bins, repo};
 
 /// The folder holding the node binaries (kubelet, kube-proxy, CoreDNS, pause).
 pub fn node_bins() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/node-bins.sh"))
-        .arg("--print")
-        .output()
-        .expect("running scripts/node-bins.sh");
-    assert!(
-        out.status.success(),
-        "the node binaries are not built: run `scripts/node-bins.sh` (or `bash .ci/run`) first\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    cached_bins("node-bins.sh", "node")
 }
 
 /// A running node.
