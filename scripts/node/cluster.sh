@@ -39,7 +39,7 @@ node_ns_name() { echo "syncline-$(printf %s "$1" | sha256sum | cut -c1-10)"; }
 in_ns() { nsenter --net="/run/netns/$ns" "$@"; }
 
 cgroup_hierarchies() { # every cgroup (v1 and v2) mount under /sys/fs/cgroup
-  awk '$3 == "cgroup" || $3 == "cgroup2" { print $2 }' /proc/self/mounts | grep '^/sys/fs/cgroup/'
+  awk '($3 == "cgroup" || $3 == "cgroup2") && ($2 == "/sys/fs/cgroup" || index($2, "/sys/fs/cgroup/") == 1) { print $2 }' /proc/self/mounts
 }
 
 # --- host bookkeeping shared by every node on this machine --------------------------------
