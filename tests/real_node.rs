@@ -16,7 +16,9 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::wait::await_condition;
 use serde_json::{Value, json};
-use support::node::{HostSnapshot, KUBELET_SYSCTLS, Node, host_paths, host_snapshot};
+use support::node::{
+    HostSnapshot, KUBELET_SYSCTLS, Node, host_checks_exclusive, host_paths, host_snapshot,
+};
 use support::repo;
 use syncline::operator::resources::{BuildInputs, receiver_deployment};
 
@@ -128,6 +130,7 @@ fn assert_same_contract_as_dockerfile(archive: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_was() {
     let test_started = Instant::now();
+    let _exclusive = host_checks_exclusive();
     let before = host_snapshot();
     let paths_before = host_paths();
 

@@ -304,3 +304,38 @@ pub fn host_paths() -> Vec<(String, bool)> {
         .map(|p| (p.to_string(), Path::new(p).exists()))
         .collect()
 }
+
+/// Holds the machine's other real-node host checks off until dropped: a node elsewhere on
+/// the machine (another checkout's CI) coming up or down meanwhile would change the mounts,
+/// host paths and sysctls the snapshot compares. Waits up to 15 minutes for the lock.
+pub fn host_checks_exclusive() -> std::fs::File {
+    let path = std::env::temp_dir().join("syncline-real-node-host-checks.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+    let started = Instant::now();
+    for _ in 0..900 {
+        match file.try_lock() {
+            Ok(()) => {
+                if started.elapsed().as_secs() > 0 {
+                    println!(
+                        "waited {:.0} s for another real-node test on this machine",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                return file;
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                std::thread::sleep(std::time::Duration::from_secs(1))
+            }
+            Err(e) => panic!("locking {}: {e}", path.display()),
+        }
+    }
+    panic!(
+        "another real-node test held {} for 15 minutes",
+        path.display()
+    );
+}
