@@ -365,7 +365,9 @@ EOF
   wait_for 60 "node $NODE_NAME" kubectl_ns wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 }
 
-up_dns() {
+# CoreDNS is applied as soon as the API server is up, so the controller-manager's start and
+# the Deployment's rollout overlap kubelet's; wait_dns then waits for it to answer.
+apply_dns() {
   kubectl_ns apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: ServiceAccount
@@ -444,6 +446,9 @@ spec:
   - {name: dns, port: 53, targetPort: 1053, protocol: UDP}
   - {name: dns-tcp, port: 53, targetPort: 1053, protocol: TCP}
 EOF
+}
+
+wait_dns() {
   wait_for 90 CoreDNS kubectl_ns -n kube-system wait --for=condition=Available deployment/coredns --timeout=1s
   # The cluster DNS answers from inside the namespace, through kube-proxy's Service rules.
   wait_for 30 "cluster DNS" node_exec getent hosts kubernetes.default.svc.cluster.local
@@ -456,6 +461,14 @@ node_exec() { # cmd... : inside the namespace, resolving names through the clust
     sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$dir/cluster-resolv.conf" "$@"
 }
 
+secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+timed() { # step : runs it, appends "step seconds" to DIR/timings
+  local t; t=$(date +%s.%N)
+  "$1"
+  echo "$1 $(secs_since "$t")" >>"$dir/timings"
+}
+
 up_node() {
   local t0; t0=$(date +%s.%N)
   nodebin=$("$here/node-bins.sh" --print)
@@ -463,15 +476,16 @@ up_node() {
   echo "$ns" >"$dir/netns"
   echo "$nodebin" >"$dir/nodebin"
   host_enter "$ns"
-  node_images
-  up_network
-  up_cgroups
-  make_pki
-  up_containerd
-  up_control_plane
-  up_node_agents
-  up_dns
-  log "node $NODE_NAME Ready with cluster DNS in namespace $ns after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+  timed node_images
+  timed up_network
+  timed up_cgroups
+  timed make_pki
+  timed up_containerd
+  timed up_control_plane
+  timed apply_dns
+  timed up_node_agents
+  timed wait_dns
+  log "node $NODE_NAME Ready with cluster DNS in namespace $ns after $(secs_since "$t0") s ($(tr '\n' ' ' <"$dir/timings"| sed 's/ $//; s/\([0-9]\) /\1 s, /g') s)"
 }
 
 # --- teardown ---------------------------------------------------------------------------
