@@ -9,6 +9,9 @@
 #                                     (scripts/control-plane.sh node DIR)
 #   scripts/image.sh --binary PATH    use this syncline binary instead of building the
 #                                     release one (tests pass the binary cargo test built)
+#   scripts/image.sh --redis          instead, the Redis image: Debian's redis-server and
+#                                     its libraries, localhost/syncline-redis:<its version>,
+#                                     entrypoint /usr/bin/redis-server, same user 65532
 #
 # The contract is the one deploy/Dockerfile (the published build) gives, and both must keep
 # it: the binary at /usr/local/bin/syncline as the entrypoint, user and group 65532 (the
@@ -26,22 +29,33 @@ version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$repo/Cargo.toml" | head -n 1)
 tag="localhost/syncline:$version"
 out="$target/image/syncline-$version.tar"
 
-import_dir="" binary=""
+usage="usage: image.sh [--binary PATH | --redis] [--import DIR]"
+import_dir="" binary="" redis=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --import) import_dir=${2:?usage: image.sh [--binary PATH] [--import DIR]}; shift 2 ;;
-    --binary) binary=${2:?usage: image.sh [--binary PATH] [--import DIR]}; shift 2 ;;
-    *) echo "usage: image.sh [--binary PATH] [--import DIR]" >&2; exit 2 ;;
+    --import) import_dir=${2:?$usage}; shift 2 ;;
+    --binary) binary=${2:?$usage}; shift 2 ;;
+    --redis) redis=1; shift ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
 
 # A given binary gets an archive of its own, so it never stands in for the release one.
 [ -n "$binary" ] && out="$target/image/syncline-$version-given.tar"
 t0=$(date +%s.%N)
-if [ -z "$binary" ]; then
+if [ -n "$redis" ]; then
+  # redis-server is a link to redis-check-rdb, which picks its mode from argv[0]: the image
+  # holds the file under the name redis-server.
+  binary=$(command -v redis-server) || { log "redis-server not installed (scripts/deps.sh)"; exit 1; }
+  redis_version=$("$binary" --version | sed -n 's/.* v=\([0-9.]*\).*/\1/p')
+  tag="localhost/syncline-redis:$redis_version"
+  out="$target/image/syncline-redis-$redis_version.tar"
+  entrypoint=/usr/bin/redis-server
+elif [ -z "$binary" ]; then
   (cd "$repo" && cargo build --release --locked --quiet --bin syncline)
   binary="$target/release/syncline"
 fi
+entrypoint=${entrypoint:-/usr/local/bin/syncline}
 t1=$(date +%s.%N)
 
 mkdir -p "$target/image"
@@ -49,12 +63,12 @@ etc=$(mktemp -d)
 trap 'rm -rf "$etc"' EXIT
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$etc/group"
-files=(--file "$binary:/usr/local/bin/syncline" --file "$etc/passwd:/etc/passwd"
+files=(--file "$binary:$entrypoint" --file "$etc/passwd:/etc/passwd"
   --file "$etc/group:/etc/group")
 [ -f /etc/ssl/certs/ca-certificates.crt ] &&
   files+=(--file "/etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt")
 python3 "$here/node/docker-archive.py" --out "$out" --tag "$tag" \
-  --entrypoint /usr/local/bin/syncline --user 65532:65532 \
+  --entrypoint "$entrypoint" --user 65532:65532 \
   "${files[@]}" --libs-of "$binary" --dir /tmp:1777 >/dev/null
 t2=$(date +%s.%N)
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }

@@ -3,7 +3,8 @@
 //! operator's own pod security settings in a namespace that enforces the `restricted` Pod
 //! Security Standard; it is reached by its Service's DNS name from inside the node's
 //! network namespace; the container really runs as 65532 on a read-only root filesystem;
-//! and the node leaves the root namespace and the host's settings exactly as it found them.
+//! Redis runs the same way from its image (Debian's redis-server); and the node leaves the
+//! root namespace and the host's settings exactly as it found them.
 //!
 //! Needs root (network namespaces, cgroups, mounts), like the node itself. Never skipped.
 
@@ -127,6 +128,100 @@ fn assert_same_contract_as_dockerfile(archive: &std::path::Path) {
     assert_eq!(config["config"]["User"], json!(format!("{UID}:{UID}")));
 }
 
+/// `image` as a one-replica Deployment `app` and its Service in NS, with the operator's pod
+/// and container security settings (`operator_security`), `imagePullPolicy: Never`, an
+/// emptyDir at `mount` and the container port `port` (named `p`); returns once available.
+#[allow(clippy::too_many_arguments)]
+async fn run_restricted(
+    node: &Node,
+    client: &kube::Client,
+    app: &str,
+    image: &str,
+    args: Value,
+    port: u16,
+    readiness: Value,
+    mount: &str,
+) {
+    let (pod_security, container_security) = operator_security();
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": app, "namespace": NS},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": app}},
+            "template": {
+                "metadata": {"labels": {"app": app}},
+                "spec": {
+                    "automountServiceAccountToken": false,
+                    "securityContext": pod_security,
+                    "containers": [{
+                        "name": app,
+                        "image": image,
+                        "imagePullPolicy": "Never",
+                        "args": args,
+                        "ports": [{"name": "p", "containerPort": port}],
+                        "readinessProbe": readiness,
+                        "securityContext": container_security,
+                        "volumeMounts": [{"name": "scratch", "mountPath": mount}]
+                    }],
+                    "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "64Mi"}}]
+                }
+            }
+        }
+    }))
+    .unwrap();
+    let service: Service = serde_json::from_value(json!({
+        "metadata": {"name": app, "namespace": NS},
+        "spec": {"selector": {"app": app}, "ports": [{"name": "p", "port": port, "targetPort": "p"}]}
+    }))
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    Api::<Service>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &service)
+        .await
+        .unwrap();
+    let available = await_condition(deployments, app, |d: Option<&Deployment>| {
+        d.and_then(|d| d.status.as_ref())
+            .and_then(|s| s.available_replicas)
+            == Some(1)
+    });
+    if tokio::time::timeout(Duration::from_secs(120), available)
+        .await
+        .is_err()
+    {
+        let (_, pods, _) = node.kubectl(&[
+            "-n",
+            NS,
+            "get",
+            "pods",
+            "-l",
+            &format!("app={app}"),
+            "-o",
+            "yaml",
+        ]);
+        panic!("{app} not available within 120 s:\n{pods}");
+    }
+}
+
+/// The pod of `app` and the host PID of its container, found through containerd.
+async fn container_of(node: &Node, client: &kube::Client, app: &str) -> (String, u32) {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
+    let pod = pods
+        .list(&ListParams::default().labels(&format!("app={app}")))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let id = pod.status.unwrap().container_statuses.unwrap()[0]
+        .container_id
+        .clone()
+        .unwrap();
+    (pod.metadata.name.unwrap(), node.container_pid(&id))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_was() {
     let test_started = Instant::now();
@@ -192,64 +287,25 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     let (pod_security, container_security) = operator_security();
     assert_eq!(container_security["readOnlyRootFilesystem"], json!(true));
     assert_eq!(pod_security["runAsUser"], json!(65532));
-    let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "hubspot-sim", "namespace": NS},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "hubspot-sim"}},
-            "template": {
-                "metadata": {"labels": {"app": "hubspot-sim"}},
-                "spec": {
-                    "automountServiceAccountToken": false,
-                    "securityContext": pod_security,
-                    "containers": [{
-                        "name": "sim",
-                        "image": image_tag(),
-                        "imagePullPolicy": "Never",
-                        "args": ["sim", "hubspot", "--token", TOKEN, "--listen", format!("0.0.0.0:{PORT}")],
-                        "ports": [{"name": "http", "containerPort": PORT}],
-                        "readinessProbe": {"httpGet": {"path": "/_sim/stats", "port": "http"}, "periodSeconds": 1},
-                        "securityContext": container_security,
-                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}]
-                    }],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-                }
-            }
-        }
-    }))
-    .unwrap();
-    let service: Service = serde_json::from_value(json!({
-        "metadata": {"name": "hubspot-sim", "namespace": NS},
-        "spec": {"selector": {"app": "hubspot-sim"},
-                 "ports": [{"name": "http", "port": PORT, "targetPort": "http"}]}
-    }))
-    .unwrap();
     let t = Instant::now();
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
-    deployments
-        .create(&PostParams::default(), &deployment)
-        .await
-        .unwrap();
-    Api::<Service>::namespaced(client.clone(), NS)
-        .create(&PostParams::default(), &service)
-        .await
-        .unwrap();
-    let available = await_condition(
-        deployments.clone(),
+    run_restricted(
+        &node,
+        &client,
         "hubspot-sim",
-        |d: Option<&Deployment>| {
-            d.and_then(|d| d.status.as_ref())
-                .and_then(|s| s.available_replicas)
-                == Some(1)
-        },
-    );
-    if tokio::time::timeout(Duration::from_secs(120), available)
-        .await
-        .is_err()
-    {
-        let (_, pods, _) = node.kubectl(&["-n", NS, "get", "pods", "-o", "yaml"]);
-        panic!("hubspot-sim not available within 120 s:\n{pods}");
-    }
+        &image_tag(),
+        json!([
+            "sim",
+            "hubspot",
+            "--token",
+            TOKEN,
+            "--listen",
+            format!("0.0.0.0:{PORT}")
+        ]),
+        PORT,
+        json!({"httpGet": {"path": "/_sim/stats", "port": "p"}, "periodSeconds": 1}),
+        "/tmp",
+    )
+    .await;
     println!(
         "Deployment Ready {:.1} s after create",
         t.elapsed().as_secs_f64()
@@ -360,19 +416,7 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
 
     // The container's process, found through containerd: uid/gid 65532, no capabilities,
     // no new privileges, seccomp filtering, and a read-only root mount.
-    let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
-    let pod = pods
-        .list(&ListParams::default().labels("app=hubspot-sim"))
-        .await
-        .unwrap()
-        .items
-        .remove(0);
-    let pod_name = pod.metadata.name.clone().unwrap();
-    let container_id = pod.status.unwrap().container_statuses.unwrap()[0]
-        .container_id
-        .clone()
-        .unwrap();
-    let pid = node.container_pid(&container_id);
+    let (pod_name, pid) = container_of(&node, &client, "hubspot-sim").await;
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(
         cmdline.starts_with("/usr/local/bin/syncline\0sim\0hubspot"),
@@ -416,6 +460,95 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     ]);
     assert!(ok, "kubectl exec: {err}");
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
+
+    // Redis from its image (Debian's redis-server, scripts/image.sh --redis) under the same
+    // settings, with its append-only file on an emptyDir, reached by name with redis-cli.
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("scripts/image.sh"))
+        .args(["--redis", "--import"])
+        .arg(node.cp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/image.sh --redis: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let redis_tag = node
+        .ctr(&["images", "ls", "-q"])
+        .lines()
+        .find(|l| l.starts_with("localhost/syncline-redis:"))
+        .expect("the Redis image in the node's containerd")
+        .to_string();
+    let t = Instant::now();
+    run_restricted(
+        &node,
+        &client,
+        "redis",
+        &redis_tag,
+        json!([
+            "--port",
+            "6379",
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--dir",
+            "/data",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            ""
+        ]),
+        6379,
+        json!({"tcpSocket": {"port": "p"}, "periodSeconds": 1}),
+        "/data",
+    )
+    .await;
+    let redis_host = format!("redis.{NS}.svc.cluster.local");
+    let mut pong = String::new();
+    for _ in 0..60 {
+        let out = node.exec(&["redis-cli", "-h", &redis_host, "ping"]);
+        pong = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if pong == "PONG" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(pong, "PONG", "Redis never answered by its DNS name");
+    exec_ok(
+        &node,
+        &["redis-cli", "-h", &redis_host, "set", "probe", "42"],
+    );
+    let got = exec_ok(&node, &["redis-cli", "-h", &redis_host, "get", "probe"]);
+    assert_eq!(got.trim(), "42");
+    let aof = exec_ok(
+        &node,
+        &[
+            "redis-cli",
+            "-h",
+            &redis_host,
+            "config",
+            "get",
+            "appendonly",
+        ],
+    );
+    assert_eq!(
+        aof.split_whitespace().collect::<Vec<_>>(),
+        ["appendonly", "yes"]
+    );
+    println!(
+        "Redis Ready and answering by name {:.1} s after create",
+        t.elapsed().as_secs_f64()
+    );
+    let (_, redis_pid) = container_of(&node, &client, "redis").await;
+    assert_eq!(
+        proc_status(redis_pid, "Uid"),
+        format!("{UID} {UID} {UID} {UID}")
+    );
+    assert_eq!(proc_status(redis_pid, "CapEff"), "0000000000000000");
 
     // While the node runs, the root namespace has gained nothing.
     let during = host_snapshot();
