@@ -3,7 +3,7 @@
 //! operator's own pod security settings in a namespace that enforces the `restricted` Pod
 //! Security Standard; it is reached by its Service's DNS name from inside the node's
 //! network namespace; the container really runs as 65532 on a read-only root filesystem;
-//! Redis runs the same way from its image (Debian's redis-server); and the node leaves the
+//! the chart's bundled Redis runs the same way from its image; and the node leaves the
 //! root namespace and the host's settings exactly as it found them.
 //!
 //! Needs root (network namespaces, cgroups, mounts), like the node itself. Never skipped.
@@ -206,11 +206,11 @@ async fn run_restricted(
     }
 }
 
-/// The pod of `app` and the host PID of its container, found through containerd.
-async fn container_of(node: &Node, client: &kube::Client, app: &str) -> (String, u32) {
+/// The pod `selector` picks and the host PID of its container, found through containerd.
+async fn container_of(node: &Node, client: &kube::Client, selector: &str) -> (String, u32) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), NS);
     let pod = pods
-        .list(&ListParams::default().labels(&format!("app={app}")))
+        .list(&ListParams::default().labels(selector))
         .await
         .unwrap()
         .items
@@ -416,7 +416,7 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
 
     // The container's process, found through containerd: uid/gid 65532, no capabilities,
     // no new privileges, seccomp filtering, and a read-only root mount.
-    let (pod_name, pid) = container_of(&node, &client, "hubspot-sim").await;
+    let (pod_name, pid) = container_of(&node, &client, "app=hubspot-sim").await;
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(
         cmdline.starts_with("/usr/local/bin/syncline\0sim\0hubspot"),
@@ -461,8 +461,9 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     assert!(ok, "kubectl exec: {err}");
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
 
-    // Redis from its image (Debian's redis-server, scripts/image.sh --redis) under the same
-    // settings, with its append-only file on an emptyDir, reached by name with redis-cli.
+    // The chart's optional Redis (redis.enabled), from its image (Debian's redis-server,
+    // scripts/image.sh --redis): a StatefulSet under the restricted standard, its
+    // append-only file on an emptyDir, reached by its Service's name with redis-cli.
     let out = std::process::Command::new("bash")
         .arg(repo().join("scripts/image.sh"))
         .args(["--redis", "--import"])
@@ -480,35 +481,46 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         .find(|l| l.starts_with("localhost/syncline-redis:"))
         .expect("the Redis image in the node's containerd")
         .to_string();
+    let (repository, tag) = redis_tag.rsplit_once(':').unwrap();
+    let rendered = std::process::Command::new(node.bins.join("helm"))
+        .current_dir(repo())
+        .args(["template", "syncline", "charts/syncline", "--namespace", NS])
+        .args([
+            "--set",
+            "redis.enabled=true",
+            "--set",
+            "redis.image.pullPolicy=Never",
+        ])
+        .args(["--set", &format!("redis.image.repository={repository}")])
+        .args(["--set-string", &format!("redis.image.tag={tag}")])
+        .args(["--show-only", "templates/redis.yaml"])
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "helm template: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let manifest = node.cp_dir().join("redis.yaml");
+    std::fs::write(&manifest, &rendered.stdout).unwrap();
     let t = Instant::now();
-    run_restricted(
-        &node,
-        &client,
-        "redis",
-        &redis_tag,
-        json!([
-            "--port",
-            "6379",
-            "--bind",
-            "0.0.0.0",
-            "--protected-mode",
-            "no",
-            "--dir",
-            "/data",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "everysec",
-            "--save",
-            ""
-        ]),
-        6379,
-        json!({"tcpSocket": {"port": "p"}, "periodSeconds": 1}),
-        "/data",
-    )
-    .await;
-    let redis_host = format!("redis.{NS}.svc.cluster.local");
+    let (ok, _, err) = node.kubectl(&["apply", "-f", manifest.to_str().unwrap()]);
+    assert!(ok, "applying the chart's Redis: {err}");
+    let (ok, _, err) = node.kubectl(&[
+        "-n",
+        NS,
+        "rollout",
+        "status",
+        "statefulset/syncline-redis",
+        "--timeout=120s",
+    ]);
+    if !ok {
+        let (_, pods, _) = node.kubectl(&["-n", NS, "get", "pods", "-o", "yaml"]);
+        panic!("the chart's Redis did not become ready: {err}\n{pods}");
+    }
+    let redis_host = format!("syncline-redis.{NS}.svc.cluster.local");
     let mut pong = String::new();
+    // The rollout is done when the pod is Ready; kube-proxy's rules follow shortly.
     for _ in 0..60 {
         let out = node.exec(&["redis-cli", "-h", &redis_host, "ping"]);
         pong = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -540,10 +552,10 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         ["appendonly", "yes"]
     );
     println!(
-        "Redis Ready and answering by name {:.1} s after create",
+        "the chart's Redis Ready and answering by name {:.1} s after apply",
         t.elapsed().as_secs_f64()
     );
-    let (_, redis_pid) = container_of(&node, &client, "redis").await;
+    let (_, redis_pid) = container_of(&node, &client, "app.kubernetes.io/component=redis").await;
     assert_eq!(
         proc_status(redis_pid, "Uid"),
         format!("{UID} {UID} {UID} {UID}")
