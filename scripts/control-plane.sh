@@ -5,16 +5,24 @@
 #   control-plane.sh api  DIR [OWNER_PID]   etcd + kube-apiserver only (seconds to start)
 #   control-plane.sh kwok DIR [OWNER_PID]   a KWOK cluster: + controller-manager, scheduler,
 #                                           kwok and one fake Node, so Deployments get Pods
+#   control-plane.sh node DIR [OWNER_PID]   a real single-node cluster (containerd, kubelet,
+#                                           kube-proxy, CoreDNS) in a network namespace of
+#                                           its own; needs root (scripts/node/cluster.sh)
+#   control-plane.sh exec DIR CMD...        run CMD inside a node's namespace, names resolved
+#                                           by its cluster DNS
 #   control-plane.sh down DIR               stop everything started in DIR and remove DIR
 #
-# `api` and `kwok` print the kubeconfig path on stdout once the API server is ready. With
-# OWNER_PID, a watchdog tears the control plane down as soon as that process is gone, so a
-# test that panics or is killed never leaves servers behind.
+# `api`, `kwok` and `node` print the kubeconfig path on stdout once the cluster is ready. A
+# node's kubeconfig addresses the API server inside its namespace (use it through `exec`, or
+# `nsenter --net=/run/netns/$(cat DIR/netns)`); DIR/kubeconfig-host reaches the same API
+# server from the root namespace through a loopback forwarder. With OWNER_PID, a watchdog
+# tears the cluster down as soon as that process is gone, so a test that panics or is killed
+# never leaves servers behind.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-mode=${1:?usage: control-plane.sh api|kwok|down DIR [OWNER_PID]}
-dir=${2:?usage: control-plane.sh api|kwok|down DIR [OWNER_PID]}
+mode=${1:?usage: control-plane.sh api|kwok|node|exec|down DIR [OWNER_PID]}
+dir=${2:?usage: control-plane.sh api|kwok|node|exec|down DIR [OWNER_PID]}
 owner=${3:-}
 log() { echo "control-plane: $*" >&2; }
 
@@ -24,6 +32,10 @@ free_port() {
 
 down() {
   [ -d "$dir" ] || return 0
+  # Best effort: every step runs even if an earlier one failed.
+  if [ -f "$dir/netns" ]; then
+    down_node || true
+  fi
   if [ -f "$dir/kwok.name" ]; then
     KWOK_WORKDIR="$dir/kwok" "$(cat "$dir/bin")/kwokctl" delete cluster \
       --name "$(cat "$dir/kwok.name")" >/dev/null 2>&1 || true
@@ -33,7 +45,7 @@ down() {
     sleep 0.5
     while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$dir/pids"
   fi
-  rm -rf "$dir"
+  rm -rf --one-file-system "$dir"
 }
 
 wait_ready() { # kubeconfig
@@ -173,10 +185,20 @@ EOF
     log "kwok-node-0 did not become Ready:"; tail -n 40 "$dir"/kwok/*/logs/*.log >&2 2>/dev/null; return 1; }
 }
 
+# shellcheck source=node/cluster.sh
+. "$here/node/cluster.sh"
+
 case "$mode" in
   down) down; exit 0 ;;
+  exec)
+    [ -f "$dir/netns" ] || { log "no node in $dir"; exit 1; }
+    ns=$(cat "$dir/netns"); shift 2
+    node_exec "$@"; exit ;;
   api|kwok) ;;
-  *) echo "usage: control-plane.sh api|kwok|down DIR [OWNER_PID]" >&2; exit 2 ;;
+  node)
+    [ "$(id -u)" = 0 ] || { log "node mode needs root (network namespaces, cgroups, mounts)"; exit 1; }
+    "$here/node-bins.sh" --print >/dev/null || exit 1 ;;
+  *) echo "usage: control-plane.sh api|kwok|node|exec|down DIR [OWNER_PID]" >&2; exit 2 ;;
 esac
 
 bin=$("$here/k8s-bins.sh" --print)
@@ -184,7 +206,19 @@ bin=$("$here/k8s-bins.sh" --print)
 mkdir -p "$dir"
 echo "$bin" >"$dir/bin"
 start_watchdog
-if ! "up_$mode"; then
+if [ "$mode" = node ]; then
+  # A subshell outside any condition, so errexit holds in every step of the bring-up.
+  set +e
+  (set -e; up_node)
+  rc=$?
+  set -e
+  if [ "$rc" != 0 ]; then
+    log "node bring-up failed; last lines of its logs:"
+    for f in "$dir"/*.log; do [ -s "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
+    down
+    exit 1
+  fi
+elif ! "up_$mode"; then
   down
   exit 1
 fi

@@ -17,46 +17,17 @@ BUILD_DATE=2026-01-01T00:00:00Z
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${SYNCLINE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/syncline}
 key="k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}-kwok-${KWOK_VERSION}-helm-${HELM_VERSION}"
-# The wrappers' go.sum files are part of the key: changing a dependency rebuilds.
-sum=$(cat "$here"/k8s/*/go.mod "$here"/k8s/*/go.sum | sha256sum | cut -c1-12)
+# The wrappers' go.sum files are part of the key: changing a dependency rebuilds. Only
+# these four wrappers: the node's (k8s/node, k8s/coredns) have their own key in node-bins.sh.
+wrappers=(etcd helm kube kwok)
+sum=$(for f in go.mod go.sum; do for w in "${wrappers[@]}"; do cat "$here/k8s/$w/$f"; done; done |
+  sha256sum | cut -c1-12)
 bin="$cache_root/$key-$sum/bin"
 all=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl helm)
-
-complete() {
-  local b
-  for b in "${all[@]}"; do [ -x "$bin/$b" ] || return 1; done
-}
-
-if [ "${1:-}" = "--print" ]; then
-  complete || { echo "k8s-bins: not built yet; run scripts/k8s-bins.sh" >&2; exit 1; }
-  echo "$bin"
-  exit 0
-fi
-
-if complete; then
-  echo "$bin"
-  exit 0
-fi
-
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
-tmp="$bin.partial"
-mkdir -p "$tmp"
-start=$(date +%s)
-log() { echo "k8s-bins: $*" >&2; }
-
-minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
-kube_ldflags=""
-for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  kube_ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-  kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$BUILD_DATE"
-done
-
-build() { # dir out pkg ldflags
-  local dir=$1 out=$2 pkg=$3 ldflags=${4:-}
-  [ -x "$tmp/$out" ] && return 0
-  log "building $out ($pkg)"
-  (cd "$here/k8s/$dir" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$out" "$pkg")
-}
+name=k8s-bins
+# shellcheck source=go-bins.sh
+. "$here/go-bins.sh"
+go_bins_begin "$@"
 
 build kube kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kube kube-controller-manager k8s.io/kubernetes/cmd/kube-controller-manager "$kube_ldflags"
@@ -72,7 +43,4 @@ helm_ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/he
 helm_ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
 build helm helm helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 
-rm -rf "$bin"
-mv "$tmp" "$bin"
-log "built in $(( $(date +%s) - start )) s into $bin"
-echo "$bin"
+go_bins_finish

@@ -1,7 +1,8 @@
 //! The Helm chart in charts/syncline: its CRD and RBAC are the generated ones (one source
 //! for kubectl and Helm users), `helm lint` passes, and `helm install` on a real cluster
 //! brings up the operator under the `restricted` Pod Security Standard; values change what
-//! they say.
+//! they say, and the optional bundled Redis renders only when enabled, restricted, on an
+//! emptyDir or a claim.
 
 mod support;
 
@@ -151,4 +152,91 @@ async fn helm_install_upgrade_and_uninstall_on_a_real_cluster() {
     helm(&cp, &["uninstall", "syncline", "-n", NS, "--wait"]);
     let (_, left, _) = cp.kubectl(&["get", "deploy,svc,sa", "-n", NS, "-o", "name"]);
     assert!(!left.contains("syncline-operator"), "{left}");
+}
+
+/// `helm template` of the chart with `sets`, as one JSON value per document.
+fn render(sets: &[&str]) -> Vec<serde_json::Value> {
+    use serde::Deserialize;
+    let mut cmd = Command::new(support::k8s_bins().join("helm"));
+    cmd.current_dir(support::repo())
+        .args(["template", "syncline", CHART, "--namespace", "shops"]);
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    let out = cmd.output().expect("running helm template");
+    assert!(
+        out.status.success(),
+        "helm template {sets:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| serde_json::Value::deserialize(doc).ok())
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn redis_statefulset(docs: &[serde_json::Value]) -> Option<&serde_json::Value> {
+    docs.iter()
+        .find(|d| d["kind"] == "StatefulSet" && d["metadata"]["name"] == "syncline-redis")
+}
+
+#[test]
+fn the_bundled_redis_is_off_by_default_restricted_and_on_a_claim_with_a_storage_class() {
+    let docs = render(&[]);
+    assert!(
+        docs.iter()
+            .all(|d| d["metadata"]["name"] != "syncline-redis"),
+        "no Redis unless redis.enabled"
+    );
+
+    let docs = render(&["redis.enabled=true"]);
+    let sts = redis_statefulset(&docs).expect("the Redis StatefulSet");
+    let pod = &sts["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], 65532);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(
+        c["securityContext"]["capabilities"]["drop"],
+        serde_json::json!(["ALL"])
+    );
+    let args: Vec<&str> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.windows(2).any(|w| w == ["--appendonly", "yes"]),
+        "{args:?}"
+    );
+    assert!(
+        args.windows(2).any(|w| w == ["--appendfsync", "everysec"]),
+        "{args:?}"
+    );
+    assert_eq!(pod["volumes"][0]["emptyDir"], serde_json::json!({}));
+    assert!(sts["spec"]["volumeClaimTemplates"].is_null());
+    assert!(
+        docs.iter()
+            .any(|d| d["kind"] == "Service" && d["metadata"]["name"] == "syncline-redis"),
+        "the Redis Service"
+    );
+
+    let docs = render(&[
+        "redis.enabled=true",
+        "redis.storageClass=fast",
+        "redis.storageSize=5Gi",
+    ]);
+    let sts = redis_statefulset(&docs).expect("the Redis StatefulSet");
+    assert!(sts["spec"]["template"]["spec"]["volumes"].is_null());
+    let claim = &sts["spec"]["volumeClaimTemplates"][0];
+    assert_eq!(claim["metadata"]["name"], "data");
+    assert_eq!(claim["spec"]["storageClassName"], "fast");
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "5Gi");
 }

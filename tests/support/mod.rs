@@ -17,14 +17,19 @@ pub fn repo() -> &'static Path {
 
 /// The folder holding the Go-built control-plane binaries.
 pub fn k8s_bins() -> PathBuf {
+    cached_bins("k8s-bins.sh", "control-plane")
+}
+
+/// The cache folder `scripts/<script> --print` names; fails with the command to run.
+pub fn cached_bins(script: &str, what: &str) -> PathBuf {
     let out = Command::new("bash")
-        .arg(repo().join("scripts/k8s-bins.sh"))
+        .arg(repo().join("scripts").join(script))
         .arg("--print")
         .output()
-        .expect("running scripts/k8s-bins.sh");
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
     assert!(
         out.status.success(),
-        "the control-plane binaries are not built: run `scripts/k8s-bins.sh` (or `bash .ci/run`) first\n{}",
+        "the {what} binaries are not built: run `scripts/{script}` (or `bash .ci/run`) first\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
@@ -115,6 +120,7 @@ impl Drop for ControlPlane {
 }
 
 pub mod hubspot;
+pub mod node;
 pub mod operator;
 pub mod pipelines;
 pub mod redis;

@@ -17,3 +17,16 @@ app.kubernetes.io/component: operator
 {{- define "syncline.image" -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
+
+{{/* The bundled Redis (redis.enabled). */}}
+{{- define "syncline.redisSelector" -}}
+app.kubernetes.io/name: syncline
+app.kubernetes.io/component: redis
+{{- end -}}
+
+{{- define "syncline.redisLabels" -}}
+{{ include "syncline.redisSelector" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
