@@ -80,7 +80,14 @@ impl CrmWriter {
             .iter()
             .zip(out)
             .filter(|(_, o)| o.failure.is_none())
-            .flat_map(|(e, _)| e.writes.product_refs.iter())
+            .flat_map(|(e, _)| {
+                // Line items that landed before are not sent again: no link to look up.
+                e.writes.product_refs.iter().filter(|r| {
+                    e.landed
+                        .get(HubspotObject::LineItems, &r.line_item)
+                        .is_none()
+                })
+            })
             .map(|r| (r.line_item.as_str(), r.product.as_str()))
             .collect();
         if refs.is_empty() {
