@@ -562,6 +562,10 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     );
     assert_eq!(proc_status(redis_pid, "CapEff"), "0000000000000000");
 
+    // Status tells the truth about real pods: an operator whose image the node does not
+    // have (pull policy IfNotPresent, no registry) reports the pods' own reason.
+    pods_that_cannot_start_say_why(&node, &client).await;
+
     // While the node runs, the root namespace has gained nothing.
     let during = host_snapshot();
     let changed = diff("while the node runs", &before, &during, false);
@@ -601,4 +605,71 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
         before.sysctls
     );
     println!("test took {:.1} s", test_started.elapsed().as_secs_f64());
+}
+
+/// The operator (a local process, through the loopback forwarder) runs a pipeline whose
+/// image is not on the node: `WorkersAvailable` and `ReceiverAvailable` are False with the
+/// kubelet's reason (`ErrImagePull`/`ImagePullBackOff`) in the message, and `Ready` says so.
+async fn pods_that_cannot_start_say_why(node: &Node, client: &kube::Client) {
+    use syncline::api::SyncPipeline;
+    support::install_crd(client).await;
+    Api::namespaced(client.clone(), NS)
+        .create(
+            &PostParams::default(),
+            &support::pipelines::secret("acme-credentials", "s"),
+        )
+        .await
+        .unwrap();
+    let operator = support::operator::OperatorProcess::start(
+        &node.host_kubeconfig,
+        "real-node-operator",
+        &[
+            "--image",
+            "localhost/syncline:not-on-this-node",
+            "--resync",
+            "2s",
+        ],
+    );
+    let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
+    let pipeline =
+        support::pipelines::pipeline("acme", "acme-credentials", "redis://127.0.0.1:1", "Retain");
+    pipelines
+        .create(&PostParams::default(), &pipeline)
+        .await
+        .unwrap();
+    let t = Instant::now();
+    let mut last = String::new();
+    let mut said = None;
+    while t.elapsed() < Duration::from_secs(120) {
+        let p = pipelines.get("acme").await.unwrap();
+        let conditions = p.status.map(|s| s.conditions).unwrap_or_default();
+        let message = |type_: &str| {
+            conditions
+                .iter()
+                .find(|c| c.type_ == type_ && c.status == "False")
+                .map(|c| c.message.clone())
+        };
+        last = format!("{conditions:?}");
+        if let (Some(workers), Some(receiver)) =
+            (message("WorkersAvailable"), message("ReceiverAvailable"))
+        {
+            let pulled = |m: &str| m.contains("ErrImagePull") || m.contains("ImagePullBackOff");
+            if pulled(&workers) && pulled(&receiver) {
+                said = Some(workers);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let workers = said.unwrap_or_else(|| panic!("no pod reason in the conditions: {last}"));
+    assert!(
+        workers.contains("localhost/syncline:not-on-this-node"),
+        "{workers}"
+    );
+    println!(
+        "WorkersAvailable names the pods' reason {:.1} s after the pipeline was created: {workers}",
+        t.elapsed().as_secs_f64()
+    );
+    pipelines.delete("acme", &Default::default()).await.unwrap();
+    drop(operator);
 }

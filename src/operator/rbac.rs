@@ -36,6 +36,8 @@ pub fn cluster_rules() -> Vec<PolicyRule> {
         ),
         rule("syncline.dev", &["syncpipelines/finalizers"], &["update"]),
         rule("", &["secrets"], &["get", "list", "watch"]),
+        // Only listed while a Deployment is unavailable, to say why in its condition.
+        rule("", &["pods"], &["list"]),
         rule(
             "",
             &["configmaps", "services"],

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
@@ -203,8 +203,8 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
             )
             .await?;
             (
-                Some(DeploymentView::of(&receiver)),
-                Some(DeploymentView::of(&workers)),
+                Some(viewed(ctx, &receiver).await),
+                Some(viewed(ctx, &workers).await),
             )
         }
         None => (
@@ -292,6 +292,35 @@ async fn observe_redis(
         .crm_unauthorized
         .map(|raw| status::crm_message(&raw, &values));
     (Some(sample), None, replay)
+}
+
+/// The Deployment as conditions see it; while it is unavailable without a reason of its
+/// own, its pods are listed (only then: a healthy pipeline reads no pods) for theirs.
+async fn viewed(ctx: &Context, d: &Deployment) -> DeploymentView {
+    let mut view = DeploymentView::of(d);
+    if !view.needs_pod_reasons() {
+        return view;
+    }
+    let selector = d
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.as_ref())
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        });
+    let (Some(ns), Some(selector)) = (d.metadata.namespace.as_deref(), selector) else {
+        return view;
+    };
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    match api.list(&ListParams::default().labels(&selector)).await {
+        Ok(pods) => view.trouble = status::pods::pod_trouble(&pods.items),
+        Err(e) => tracing::debug!(error = %e, "could not list the Deployment's pods"),
+    }
+    view
 }
 
 async fn existing_view(

@@ -54,6 +54,8 @@ pub struct DeploymentView {
     pub replicas: i32,
     pub ready: i32,
     pub available: i32,
+    /// Why its pods are not coming up, in their own words (see `pods`), if known.
+    pub trouble: Option<String>,
 }
 
 impl DeploymentView {
@@ -64,7 +66,13 @@ impl DeploymentView {
             replicas: status.replicas.unwrap_or(0),
             ready: status.ready_replicas.unwrap_or(0),
             available: status.available_replicas.unwrap_or(0),
+            trouble: pods::replica_failure(d),
         }
+    }
+
+    /// Whether its pods should be looked at to say why it is unavailable.
+    pub fn needs_pod_reasons(&self) -> bool {
+        !self.is_available() && self.trouble.is_none()
     }
 
     fn is_available(&self) -> bool {
@@ -142,7 +150,13 @@ fn deployment_condition(
             type_,
             ok: false,
             reason: reason::DEPLOYMENT_UNAVAILABLE,
-            message: format!("{} of {} {what} pods available", v.available, v.wanted),
+            message: match &v.trouble {
+                Some(trouble) => format!(
+                    "{} of {} {what} pods available; {trouble}",
+                    v.available, v.wanted
+                ),
+                None => format!("{} of {} {what} pods available", v.available, v.wanted),
+            },
         },
     }
 }
@@ -451,6 +465,7 @@ pub fn transitions(
         .collect()
 }
 
+pub mod pods;
 mod progress;
 mod rate_limit;
 

@@ -25,12 +25,12 @@ impl OperatorProcess {
         let log = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_syncline"))
             .arg("operator")
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--image",
-                "registry.example/syncline:test",
-            ])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(if extra.contains(&"--image") {
+                &[][..]
+            } else {
+                &["--image", "registry.example/syncline:test"][..]
+            })
             .args(["--identity", name])
             .args(extra)
             .env("KUBECONFIG", kubeconfig)

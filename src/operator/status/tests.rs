@@ -12,6 +12,7 @@ fn healthy() -> Observed {
         replicas: 2,
         ready: 2,
         available: 2,
+        trouble: None,
     };
     Observed {
         generation: Some(3),
@@ -115,6 +116,7 @@ fn redis_and_deployments_explain_not_ready() {
         replicas: 3,
         ready: 0,
         available: 0,
+        trouble: None,
     });
     let s = compute(&o, None, t(0));
     assert_eq!(
@@ -124,6 +126,21 @@ fn redis_and_deployments_explain_not_ready() {
     assert_eq!(
         cond(&s, condition::WORKERS_AVAILABLE).message,
         "0 of 3 worker pods available"
+    );
+    // With the pods' own reason, Ready names it too.
+    if let Some(w) = o.workers.as_mut() {
+        w.trouble =
+            Some("pod acme-worker-1: container syncline ErrImageNeverPull: not present".into());
+    }
+    let s = compute(&o, None, t(0));
+    assert_eq!(
+        cond(&s, condition::WORKERS_AVAILABLE).message,
+        "0 of 3 worker pods available; pod acme-worker-1: container syncline ErrImageNeverPull: not present"
+    );
+    assert!(
+        cond(&s, condition::READY)
+            .message
+            .contains("ErrImageNeverPull")
     );
 }
 
@@ -157,6 +174,7 @@ fn transition_time_moves_only_when_status_flips() {
         replicas: 2,
         ready: 1,
         available: 1,
+        trouble: None,
     });
     let message_only = compute(&o, Some(&first), t(120));
     let recv = cond(&message_only, condition::RECEIVER_AVAILABLE);
