@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 use super::scaler::Scaling;
@@ -47,39 +46,6 @@ pub enum SecretState {
     KeyMissing { name: String, key: &'static str },
 }
 
-/// A Deployment's progress as far as conditions care.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DeploymentView {
-    pub wanted: i32,
-    pub replicas: i32,
-    pub ready: i32,
-    pub available: i32,
-    /// Why its pods are not coming up, in their own words (see `pods`), if known.
-    pub trouble: Option<String>,
-}
-
-impl DeploymentView {
-    pub fn of(d: &Deployment) -> Self {
-        let status = d.status.clone().unwrap_or_default();
-        Self {
-            wanted: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            replicas: status.replicas.unwrap_or(0),
-            ready: status.ready_replicas.unwrap_or(0),
-            available: status.available_replicas.unwrap_or(0),
-            trouble: pods::replica_failure(d),
-        }
-    }
-
-    /// Whether its pods should be looked at to say why it is unavailable.
-    pub fn needs_pod_reasons(&self) -> bool {
-        !self.is_available() && self.trouble.is_none()
-    }
-
-    fn is_available(&self) -> bool {
-        self.wanted == 0 || self.available >= 1
-    }
-}
-
 /// Everything reconcile observed, the input of `compute`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
@@ -113,52 +79,6 @@ pub(super) struct Cond {
     pub ok: bool,
     pub reason: &'static str,
     pub message: String,
-}
-
-fn deployment_condition(
-    type_: &'static str,
-    what: &str,
-    view: &Option<DeploymentView>,
-    secret_ok: bool,
-) -> Cond {
-    match view {
-        None if !secret_ok => Cond {
-            type_,
-            ok: false,
-            reason: reason::WAITING_FOR_SECRET,
-            message: format!("the {what} Deployment is not created until the Secret is resolved"),
-        },
-        None => Cond {
-            type_,
-            ok: false,
-            reason: reason::DEPLOYMENT_UNAVAILABLE,
-            message: format!("the {what} Deployment does not exist yet"),
-        },
-        Some(v) if v.wanted == 0 => Cond {
-            type_,
-            ok: true,
-            reason: reason::SCALED_TO_ZERO,
-            message: format!("no {what} pods are wanted"),
-        },
-        Some(v) if v.is_available() => Cond {
-            type_,
-            ok: true,
-            reason: reason::DEPLOYMENT_AVAILABLE,
-            message: format!("{} of {} {what} pods available", v.available, v.wanted),
-        },
-        Some(v) => Cond {
-            type_,
-            ok: false,
-            reason: reason::DEPLOYMENT_UNAVAILABLE,
-            message: match &v.trouble {
-                Some(trouble) => format!(
-                    "{} of {} {what} pods available; {trouble}",
-                    v.available, v.wanted
-                ),
-                None => format!("{} of {} {what} pods available", v.available, v.wanted),
-            },
-        },
-    }
 }
 
 /// The CRM-refusal condition: True with HubSpot's message while workers report 401/403.
@@ -466,6 +386,9 @@ pub fn transitions(
 }
 
 pub mod pods;
+
+pub use pods::DeploymentView;
+use pods::deployment_condition;
 mod progress;
 mod rate_limit;
 

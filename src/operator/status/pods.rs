@@ -1,4 +1,5 @@
-//! Why a Deployment's pods are not available, in their own words, for the
+//! A Deployment as its condition sees it, and why its pods are not available, in their
+//! own words, for the
 //! `ReceiverAvailable`/`WorkersAvailable` messages: a container waiting on an image it may
 //! not pull (`ErrImageNeverPull`, `ImagePullBackOff`), crash-looping, or refused its
 //! config; a pod the scheduler cannot place; or the ReplicaSet refused pods outright (a
@@ -7,6 +8,8 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
+
+use super::{Cond, reason};
 
 /// Waiting reasons that mean the pod will not become ready by waiting.
 const STUCK: [&str; 9] = [
@@ -101,6 +104,85 @@ pub fn pod_trouble(pods: &[Pod]) -> Option<String> {
     } else {
         first
     })
+}
+
+/// A Deployment's progress as far as conditions care.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeploymentView {
+    pub wanted: i32,
+    pub replicas: i32,
+    pub ready: i32,
+    pub available: i32,
+    /// Why its pods are not coming up, in their own words (see `pods`), if known.
+    pub trouble: Option<String>,
+}
+
+impl DeploymentView {
+    pub fn of(d: &Deployment) -> Self {
+        let status = d.status.clone().unwrap_or_default();
+        Self {
+            wanted: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            replicas: status.replicas.unwrap_or(0),
+            ready: status.ready_replicas.unwrap_or(0),
+            available: status.available_replicas.unwrap_or(0),
+            trouble: replica_failure(d),
+        }
+    }
+
+    /// Whether its pods should be looked at to say why it is unavailable.
+    pub fn needs_pod_reasons(&self) -> bool {
+        !self.is_available() && self.trouble.is_none()
+    }
+
+    fn is_available(&self) -> bool {
+        self.wanted == 0 || self.available >= 1
+    }
+}
+
+pub(super) fn deployment_condition(
+    type_: &'static str,
+    what: &str,
+    view: &Option<DeploymentView>,
+    secret_ok: bool,
+) -> Cond {
+    match view {
+        None if !secret_ok => Cond {
+            type_,
+            ok: false,
+            reason: reason::WAITING_FOR_SECRET,
+            message: format!("the {what} Deployment is not created until the Secret is resolved"),
+        },
+        None => Cond {
+            type_,
+            ok: false,
+            reason: reason::DEPLOYMENT_UNAVAILABLE,
+            message: format!("the {what} Deployment does not exist yet"),
+        },
+        Some(v) if v.wanted == 0 => Cond {
+            type_,
+            ok: true,
+            reason: reason::SCALED_TO_ZERO,
+            message: format!("no {what} pods are wanted"),
+        },
+        Some(v) if v.is_available() => Cond {
+            type_,
+            ok: true,
+            reason: reason::DEPLOYMENT_AVAILABLE,
+            message: format!("{} of {} {what} pods available", v.available, v.wanted),
+        },
+        Some(v) => Cond {
+            type_,
+            ok: false,
+            reason: reason::DEPLOYMENT_UNAVAILABLE,
+            message: match &v.trouble {
+                Some(trouble) => format!(
+                    "{} of {} {what} pods available; {trouble}",
+                    v.available, v.wanted
+                ),
+                None => format!("{} of {} {what} pods available", v.available, v.wanted),
+            },
+        },
+    }
 }
 
 #[cfg(test)]
