@@ -183,6 +183,23 @@ impl Harness {
     }
 }
 
+/// Serves the harness router on loopback with the given limits; returns the address.
+pub async fn serve_with(
+    h: &Harness,
+    limits: syncline::receiver::ConnectionLimits,
+) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(syncline::receiver::serve(
+        listener,
+        h.app.clone(),
+        std::future::pending(),
+        Duration::from_secs(1),
+        limits,
+    ));
+    addr
+}
+
 pub fn post(path: &str, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Request<Body> {
     let mut req = Request::post(path);
     for (k, v) in headers {

@@ -333,23 +333,6 @@ async fn a_body_that_never_finishes_times_out_with_503() {
     );
 }
 
-/// Serves the harness router on loopback with the given limits; returns the address.
-async fn serve_with(
-    h: &Harness,
-    limits: syncline::receiver::ConnectionLimits,
-) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(syncline::receiver::serve(
-        listener,
-        h.app.clone(),
-        std::future::pending(),
-        Duration::from_secs(1),
-        limits,
-    ));
-    addr
-}
-
 /// Whether the server closes `conn` (EOF or reset) within `within`.
 async fn closed_by_server(conn: &mut tokio::net::TcpStream, within: Duration) -> bool {
     let mut buf = [0u8; 256];

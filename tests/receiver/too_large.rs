@@ -12,19 +12,6 @@ use crate::common::*;
 
 const BIG: usize = 8 * 1024 * 1024;
 
-async fn serve(h: &Harness) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(syncline::receiver::serve(
-        listener,
-        h.app.clone(),
-        std::future::pending(),
-        Duration::from_secs(1),
-        ConnectionLimits::default(),
-    ));
-    addr
-}
-
 fn connect(addr: SocketAddr) -> TcpStream {
     let conn = TcpStream::connect(addr).unwrap();
     // Safety nets only: a hang fails the test instead of blocking it forever.
@@ -98,7 +85,7 @@ fn chunked(body: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_writing_its_whole_too_large_body_reads_the_413() {
     let h = Harness::shopify_with(test_settings());
-    let addr = serve(&h).await;
+    let addr = serve_with(&h, ConnectionLimits::default()).await;
     let result = tokio::task::spawn_blocking(move || {
         let body = vec![b'x'; BIG];
         let mut answers = Vec::new();
@@ -140,7 +127,7 @@ async fn a_declared_length_over_the_limit_is_answered_before_the_body_is_sent() 
         ..test_settings()
     };
     let h = Harness::shopify_with(settings);
-    let addr = serve(&h).await;
+    let addr = serve_with(&h, ConnectionLimits::default()).await;
     let statuses = tokio::task::spawn_blocking(move || {
         let length = ("content-length", BIG.to_string());
         let expect = ("expect", "100-continue".to_string());

@@ -121,6 +121,25 @@ impl Harness {
             .unwrap()
     }
 
+    /// The `syncline worker` binary as consumer `doomed` (to be killed mid-batch), its
+    /// object locks and pending entries expiring after `visibility` (e.g. `2s`).
+    pub fn spawn_doomed_worker(
+        &self,
+        dir: &std::path::Path,
+        visibility: &str,
+    ) -> std::process::Child {
+        let args = [
+            "worker",
+            "--listen",
+            "127.0.0.1:0",
+            "--consumer",
+            "doomed",
+            "--visibility-timeout",
+            visibility,
+        ];
+        self.spawn(dir, &args, &[])
+    }
+
     /// Starts an in-process worker named `consumer`; stop it with the returned sender.
     pub fn worker(&self, consumer: &str, visibility: Duration) -> Worker {
         self.worker_with(&self.config, consumer, visibility)

@@ -18,17 +18,7 @@ async fn a_worker_killed_mid_batch_loses_and_duplicates_nothing() {
     h.enqueue_orders(1..=300, 1).await;
     h.enqueue_orders(1..=300, 2).await;
     let dir = tempfile::tempdir().unwrap();
-    // Its object locks expire with the same visibility timeout as its pending entries.
-    let args = [
-        "worker",
-        "--listen",
-        "127.0.0.1:0",
-        "--consumer",
-        "doomed",
-        "--visibility-timeout",
-        "2s",
-    ];
-    let mut child = h.spawn(dir.path(), &args, &[]);
+    let mut child = h.spawn_doomed_worker(dir.path(), "2s");
     h.until(60, "the worker process to write", || {
         h.sim.sim.stats().writes >= 40
     })

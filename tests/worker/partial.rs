@@ -204,16 +204,7 @@ async fn a_crash_between_upsert_and_association_writes_no_older_version() {
     });
     h.enqueue_orders(1..=3, 5).await;
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "worker",
-        "--listen",
-        "127.0.0.1:0",
-        "--consumer",
-        "doomed",
-        "--visibility-timeout",
-        "3s",
-    ];
-    let mut child = h.spawn(dir.path(), &args, &[]);
+    let mut child = h.spawn_doomed_worker(dir.path(), "3s");
     h.until(30, "the deals to land", || deal_amounts(&h).len() == 3)
         .await;
     child.kill().unwrap();
