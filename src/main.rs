@@ -63,6 +63,9 @@ enum SimCommand {
     Woocommerce(syncline::sim::store::StoreSimArgs),
     /// Serve Magento 2's REST search API over a mutable data set, with webhooks.
     Magento(syncline::sim::store::StoreSimArgs),
+    /// Send a storm of signed order webhooks to a receiver, following a rate profile;
+    /// prints progress to stderr and a JSON summary to stdout.
+    Storm(syncline::sim::storm::StormArgs),
 }
 
 #[derive(Args)]
@@ -201,8 +204,9 @@ struct OperatorArgs {
     /// Name of the leader Lease.
     #[arg(long, default_value = "syncline-operator")]
     lease_name: String,
-    /// This replica's identity in the Lease (defaults to the pod name, then the host name).
-    #[arg(long, env = "SYNCLINE_POD_NAME")]
+    /// This replica's identity in the Lease, used as given (default: the pod name from
+    /// SYNCLINE_POD_NAME, else the host name, plus a suffix unique to this process).
+    #[arg(long)]
     identity: Option<String>,
     /// How long a leader may go without renewing before another takes over.
     #[arg(long, default_value = "15s", value_parser = duration)]
@@ -334,6 +338,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .context("running the store simulator")
         }
+        Command::Sim(SimCommand::Storm(args)) => {
+            let summary = args.run().await.context("running the storm")?;
+            print(&format!("{}\n", serde_json::to_string(&summary)?))
+        }
         Command::Sim(SimCommand::Hubspot(args)) => {
             telemetry::init(cli.log_format);
             anyhow::ensure!(
@@ -380,10 +388,13 @@ async fn main() -> anyhow::Result<()> {
                 resync: args.resync,
                 queue_sample_interval: args.queue_sample_interval,
             };
-            let identity = args
-                .identity
-                .or_else(|| std::env::var("HOSTNAME").ok())
-                .unwrap_or_else(|| format!("syncline-operator-{}", std::process::id()));
+            let identity = args.identity.unwrap_or_else(|| {
+                operator::leader::process_identity(
+                    std::env::var("SYNCLINE_POD_NAME")
+                        .or_else(|_| std::env::var("HOSTNAME"))
+                        .ok(),
+                )
+            });
             let lease = args.leader_election.then_some(LeaseConfig {
                 namespace: args.lease_namespace,
                 name: args.lease_name,

@@ -22,6 +22,15 @@ pub struct LeaseConfig {
     pub renew: Duration,
 }
 
+/// This process's identity: its pod's name plus a suffix of its own. A container restarted
+/// after a crash keeps the pod's name but is a new process that never renewed the lease, so
+/// it must not count as the holder (client-go's election adds a UUID for the same reason);
+/// the pod name stays first so `kubectl get lease` still says which pod leads.
+pub fn process_identity(pod: Option<String>) -> String {
+    let pod = pod.unwrap_or_else(|| "syncline-operator".into());
+    format!("{pod}_{:08x}", fastrand::u32(..))
+}
+
 /// Pure: may `identity` take or keep the lease as it stands at `now`?
 pub fn may_hold(spec: &LeaseSpec, identity: &str, now: Timestamp) -> bool {
     let holder = spec.holder_identity.as_deref().unwrap_or("");
@@ -145,6 +154,15 @@ pub async fn release(api: &Api<Lease>, cfg: &LeaseConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_process_of_a_pod_is_its_own_candidate() {
+        let a = process_identity(Some("op-7d9f-x2".into()));
+        let b = process_identity(Some("op-7d9f-x2".into()));
+        assert!(a.starts_with("op-7d9f-x2_"), "{a}");
+        assert_ne!(a, b, "a restarted container must not inherit the lease");
+        assert!(process_identity(None).starts_with("syncline-operator_"));
+    }
 
     fn spec(holder: Option<&str>, renewed_secs_ago: i64, duration: i32) -> (LeaseSpec, Timestamp) {
         let now = Timestamp::from_second(1_800_000_000).unwrap();

@@ -2,6 +2,7 @@
 
 pub mod hubspot;
 pub mod store;
+pub mod storm;
 
 /// Locks a simulator's state. A panic while holding a lock cannot leave these structures
 /// half-updated in a way that matters to a simulator; keep serving.

@@ -92,13 +92,7 @@ impl Node {
 
     /// Runs `cmd` inside the node's network namespace, names resolved by its cluster DNS.
     pub fn exec(&self, cmd: &[&str]) -> Output {
-        Command::new("bash")
-            .arg(repo().join("scripts/control-plane.sh"))
-            .arg("exec")
-            .arg(self.cp_dir())
-            .args(cmd)
-            .output()
-            .expect("running control-plane.sh exec")
+        exec_in(&self.cp_dir(), cmd)
     }
 
     /// The real kubectl, inside the namespace; returns (success, stdout, stderr).
@@ -166,6 +160,17 @@ impl Node {
             );
         }
     }
+}
+
+/// `Node::exec` for the node whose folder is `cp_dir`, from threads that do not own it.
+pub fn exec_in(cp_dir: &Path, cmd: &[&str]) -> Output {
+    Command::new("bash")
+        .arg(repo().join("scripts/control-plane.sh"))
+        .arg("exec")
+        .arg(cp_dir)
+        .args(cmd)
+        .output()
+        .expect("running control-plane.sh exec")
 }
 
 impl Drop for Node {

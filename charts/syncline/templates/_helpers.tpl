@@ -30,3 +30,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- end -}}
+
+{{/* The leader election Lease: the chart makes it (lease.yaml) and tells the operator its name. */}}
+{{- define "syncline.leaseName" -}}
+syncline-operator
+{{- end -}}

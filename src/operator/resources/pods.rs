@@ -34,6 +34,8 @@ pub struct PodParams<'a> {
     pub resources: ResourceRequirements,
     pub grace_seconds: i64,
     pub lifecycle: Option<k8s_openapi::api::core::v1::Lifecycle>,
+    /// The path the readiness probe asks.
+    pub readiness_path: &'static str,
 }
 
 /// Default requests and limits; memory is limited (a leak must not take the node), CPU is
@@ -124,7 +126,7 @@ pub fn pod_template(
             ..Default::default()
         }]),
         liveness_probe: Some(probe("/healthz", 10, 3)),
-        readiness_probe: Some(probe("/readyz", 5, 2)),
+        readiness_probe: Some(probe(params.readiness_path, 5, 2)),
         resources: Some(params.resources),
         lifecycle: params.lifecycle,
         security_context: Some(SecurityContext {

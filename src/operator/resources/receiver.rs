@@ -49,6 +49,11 @@ pub fn receiver_deployment(
             }),
             ..Default::default()
         }),
+        // Not /readyz (which asks Redis): every receiver of a pipeline shares its Redis, so
+        // while it is down they would all leave the Service together and stores would meet
+        // refused connections instead of a 503 with Retry-After that they retry and that the
+        // receiver counts. The operator's `RedisUnreachable` condition tells that story.
+        readiness_path: "/healthz",
     };
     Ok(Deployment {
         metadata: child_meta(p, receiver_name(name), COMPONENT)?,

@@ -35,6 +35,9 @@ pub fn worker_deployment(
             .unwrap_or_else(|| default_resources("100m", "128Mi", "512Mi")),
         grace_seconds: 60,
         lifecycle: None,
+        // A worker that cannot reach Redis or has no CRM schema yet consumes nothing, and
+        // `WorkersAvailable` should say so.
+        readiness_path: "/readyz",
     };
     Ok(Deployment {
         metadata: child_meta(p, worker_name(name), COMPONENT)?,

@@ -8,6 +8,9 @@
 //!
 //! Needs root (network namespaces, cgroups, mounts), like the node itself. Never skipped.
 
+mod inside;
+mod install;
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -92,6 +95,56 @@ fn exec_ok(node: &Node, cmd: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Builds the image from the binary under test and imports it into the node's containerd;
+/// returns the archive.
+fn import_image(node: &Node) -> std::path::PathBuf {
+    let t = Instant::now();
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("scripts/image.sh"))
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_syncline"))
+        .arg("--import")
+        .arg(node.cp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/image.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    println!(
+        "image built and imported in {:.1} s, {} MB ({})",
+        t.elapsed().as_secs_f64(),
+        std::fs::metadata(&archive).unwrap().len() / 1_000_000,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    archive
+}
+
+/// Builds the Redis image (Debian's redis-server) and imports it; returns (repository, tag).
+fn import_redis_image(node: &Node) -> (String, String) {
+    let out = std::process::Command::new("bash")
+        .arg(repo().join("scripts/image.sh"))
+        .args(["--redis", "--import"])
+        .arg(node.cp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scripts/image.sh --redis: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tag = node
+        .ctr(&["images", "ls", "-q"])
+        .lines()
+        .find(|l| l.starts_with("localhost/syncline-redis:"))
+        .expect("the Redis image in the node's containerd")
+        .to_string();
+    let (repository, tag) = tag.rsplit_once(':').unwrap();
+    (repository.to_string(), tag.to_string())
 }
 
 /// `docker build` of deploy/Dockerfile and scripts/image.sh give the same user and entrypoint.
@@ -233,27 +286,7 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     let client = node.client().await;
 
     // The image, from the binary under test, imported into the node's containerd.
-    let t = Instant::now();
-    let out = std::process::Command::new("bash")
-        .arg(repo().join("scripts/image.sh"))
-        .arg("--binary")
-        .arg(env!("CARGO_BIN_EXE_syncline"))
-        .arg("--import")
-        .arg(node.cp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/image.sh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let archive = std::path::PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-    println!(
-        "image built and imported in {:.1} s, {} MB ({})",
-        t.elapsed().as_secs_f64(),
-        std::fs::metadata(&archive).unwrap().len() / 1_000_000,
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+    let archive = import_image(&node);
     assert_same_contract_as_dockerfile(&archive);
     assert!(
         node.ctr(&["images", "ls", "-q"])
@@ -464,24 +497,7 @@ async fn the_image_runs_restricted_on_a_real_node_which_leaves_the_host_as_it_wa
     // The chart's optional Redis (redis.enabled), from its image (Debian's redis-server,
     // scripts/image.sh --redis): a StatefulSet under the restricted standard, its
     // append-only file on an emptyDir, reached by its Service's name with redis-cli.
-    let out = std::process::Command::new("bash")
-        .arg(repo().join("scripts/image.sh"))
-        .args(["--redis", "--import"])
-        .arg(node.cp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "scripts/image.sh --redis: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let redis_tag = node
-        .ctr(&["images", "ls", "-q"])
-        .lines()
-        .find(|l| l.starts_with("localhost/syncline-redis:"))
-        .expect("the Redis image in the node's containerd")
-        .to_string();
-    let (repository, tag) = redis_tag.rsplit_once(':').unwrap();
+    let (repository, tag) = import_redis_image(&node);
     let rendered = std::process::Command::new(node.bins.join("helm"))
         .current_dir(repo())
         .args(["template", "syncline", "charts/syncline", "--namespace", NS])
