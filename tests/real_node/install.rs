@@ -498,6 +498,32 @@ fn force_deleted_worker_mid_stream(node: &Node) {
     );
 }
 
+/// What a worker pod that outlives its SIGTERM is doing: its signal masks (is SIGTERM
+/// pending, blocked, caught?) and its last log lines.
+fn report_lingering(node: &Node, pod: &serde_json::Value) {
+    let (_, logs, _) = node.kubectl(&["-n", crate::NS, "logs", &name(pod), "--tail", "60"]);
+    let id = pod["status"]["containerStatuses"][0]["containerID"]
+        .as_str()
+        .unwrap_or("");
+    let signals = if id.is_empty() {
+        String::new()
+    } else {
+        let pid = node.container_pid(id);
+        [
+            "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "Threads", "State",
+        ]
+        .iter()
+        .map(|k| format!("{k}={}", crate::proc_status(pid, k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+    };
+    println!(
+        "worker {} still running 15 s after Paused (deleting: {}; {signals}):\n{logs}",
+        name(pod),
+        !pod["metadata"]["deletionTimestamp"].is_null()
+    );
+}
+
 fn set_state(node: &Node, state: &str) {
     let patch = json!({"spec": {"state": state}}).to_string();
     kubectl_ok(
@@ -518,15 +544,15 @@ fn set_state(node: &Node, state: &str) {
 
 fn paused_mid_stream_then_redis_deleted_then_scaled_out(node: &Node) {
     // Paused while a stream comes in: the worker gets SIGTERM, acknowledges the batch in
-    // hand and exits; nothing it claimed stays pending; the receivers keep queueing.
+    // hand and exits; nothing it claimed stays pending; nothing was written twice.
     let stream = storm_in_background(
         node,
         SECRET,
         &[
             "--profile",
-            "100x8",
+            "50x6",
             "--orders",
-            "800",
+            "300",
             "--first-id",
             "3000",
             "--seed",
@@ -536,30 +562,22 @@ fn paused_mid_stream_then_redis_deleted_then_scaled_out(node: &Node) {
     std::thread::sleep(Duration::from_secs(2));
     set_state(node, "Paused");
     let t = Instant::now();
-    // A worker still there after 20 s is stuck in its shutdown: show what it last said.
-    std::thread::sleep(Duration::from_secs(20));
-    let lingering = kubectl_json(
-        node,
-        &["-n", crate::NS, "get", "pods", "-l", &component("worker")],
-    );
-    for p in lingering["items"].as_array().unwrap() {
-        let (_, logs, _) = node.kubectl(&["-n", crate::NS, "logs", &name(p), "--tail", "60"]);
-        println!(
-            "worker {} still running 20 s after Paused:\n{logs}",
-            name(p)
-        );
-    }
-    let backlog = stream.join().unwrap();
-    all_acknowledged(&backlog, "storm while pausing");
+    let pausing = stream.join().unwrap();
+    all_acknowledged(&pausing, "storm while pausing");
+    let mut reported = false;
     wait_for(90, "no worker pods while Paused", || {
-        let n = kubectl_json(
+        let pods = kubectl_json(
             node,
             &["-n", crate::NS, "get", "pods", "-l", &component("worker")],
-        )["items"]
-            .as_array()
-            .unwrap()
-            .len();
-        (n == 0).then_some(()).ok_or(format!("{n} worker pods"))
+        );
+        let pods = pods["items"].as_array().unwrap();
+        if !reported && !pods.is_empty() && t.elapsed() > Duration::from_secs(15) {
+            reported = true;
+            pods.iter().for_each(|p| report_lingering(node, p));
+        }
+        pods.is_empty()
+            .then_some(())
+            .ok_or(format!("{} worker pods", pods.len()))
     });
     println!(
         "Paused: no worker pods {:.1} s after the patch",
@@ -575,6 +593,23 @@ fn paused_mid_stream_then_redis_deleted_then_scaled_out(node: &Node) {
         .filter(|(_, n)| *n > 1)
         .collect();
     assert!(twice.is_empty(), "deal versions written twice: {twice:?}");
+
+    // While Paused the receivers keep queueing: a backlog.
+    let backlog = storm(
+        node,
+        SECRET,
+        &[
+            "--profile",
+            "100x5",
+            "--orders",
+            "500",
+            "--first-id",
+            "3500",
+            "--seed",
+            "8",
+        ],
+    );
+    all_acknowledged(&backlog, "storm while Paused");
     let queued = redis_int(node, &["XLEN", STREAM]).unwrap();
     assert!(
         queued > 0,
@@ -647,7 +682,8 @@ fn paused_mid_stream_then_redis_deleted_then_scaled_out(node: &Node) {
         "backlog of {after}: {scaled} workers desired {:.1} s after Running",
         t.elapsed().as_secs_f64()
     );
-    let mut newest_all = newest(&backlog);
+    let mut newest_all = newest(&pausing);
+    newest_all.extend(newest(&backlog));
     newest_all.extend(newest(&outage));
     let took = wait_landed(node, &newest_all, false, 240);
     let pods: Vec<String> = pods_of(node, crate::NS, &component("worker"))

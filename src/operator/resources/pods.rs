@@ -211,8 +211,10 @@ pub fn pipeline_path() -> String {
 /// The command line of a data-plane role in its pod: the rendered pipeline, listening on
 /// `port` (probes and, for the receiver, webhooks).
 pub fn role_args(role: &str, port: i32) -> Vec<String> {
+    // One JSON object per line: what log collectors in a cluster parse.
     vec![
         role.into(),
+        "--log-format=json".into(),
         "-f".into(),
         pipeline_path(),
         "--listen".into(),

@@ -179,3 +179,18 @@ fn a_pipeline_without_identity_is_an_error_not_a_panic() {
         BuildError::MissingMetadata("metadata.uid")
     );
 }
+
+#[test]
+fn pods_log_json_lines() {
+    let p = pipeline("shopify.yaml");
+    for (d, role) in [
+        (receiver_deployment(&p, &inputs(), "c").unwrap(), "receiver"),
+        (worker_deployment(&p, &inputs(), "c").unwrap(), "worker"),
+    ] {
+        let args = pod_spec(&d).containers[0].args.clone().unwrap();
+        assert_eq!(
+            args[..2],
+            [role.to_string(), "--log-format=json".to_string()]
+        );
+    }
+}
