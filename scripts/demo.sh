@@ -174,7 +174,8 @@ wait "$storm"
 python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-print(f"  storm: sent {s[\"sent\"]}, acknowledged {s[\"acknowledged\"]}, non-2xx {sum(s[\"statuses\"].values())}, no answer {s[\"errors\"]}, {s[\"rate\"]:.0f}/s, receiver p50 {s[\"p50Ms\"]:.1f} ms p99 {s[\"p99Ms\"]:.1f} ms")
+print("  storm: sent %d, acknowledged %d, non-2xx %d, no answer %d, %.0f/s, receiver p50 %.1f ms p99 %.1f ms" % (
+    s["sent"], s["acknowledged"], sum(s["statuses"].values()), s["errors"], s["rate"], s["p50Ms"], s["p99Ms"]))
 ' "$dir/storm.json"
 newest=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["newestAcknowledged"]))' "$dir/storm.json")
 landed='import json,sys

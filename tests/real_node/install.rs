@@ -517,10 +517,13 @@ fn report_lingering(node: &Node, pod: &serde_json::Value) {
         .collect::<Vec<_>>()
         .join(" ")
     };
+    let kubelet = std::fs::read_to_string(node.cp_dir().join("kubelet.log")).unwrap_or_default();
+    let said: Vec<&str> = kubelet.lines().filter(|l| l.contains(&name(pod))).collect();
     println!(
-        "worker {} still running 15 s after Paused (deleting: {}; {signals}):\n{logs}",
+        "worker {} still running 15 s after Paused (deleting: {}; {signals}):\n{logs}\nkubelet about it:\n{}",
         name(pod),
-        !pod["metadata"]["deletionTimestamp"].is_null()
+        !pod["metadata"]["deletionTimestamp"].is_null(),
+        said[said.len().saturating_sub(15)..].join("\n")
     );
 }
 
