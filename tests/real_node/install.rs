@@ -509,13 +509,21 @@ fn report_lingering(node: &Node, pod: &serde_json::Value) {
         String::new()
     } else {
         let pid = node.container_pid(id);
-        [
+        let masks = [
             "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "Threads", "State",
         ]
         .iter()
         .map(|k| format!("{k}={}", crate::proc_status(pid, k)))
         .collect::<Vec<_>>()
-        .join(" ")
+        .join(" ");
+        // Does it stop on a SIGTERM sent now? (Tells a process that ignores the signal from
+        // a signal that never came.)
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+        std::thread::sleep(Duration::from_secs(5));
+        let gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        format!("{masks}; 5 s after our own SIGTERM it is gone: {gone}")
     };
     let kubelet = std::fs::read_to_string(node.cp_dir().join("kubelet.log")).unwrap_or_default();
     let said: Vec<&str> = kubelet.lines().filter(|l| l.contains(&name(pod))).collect();
