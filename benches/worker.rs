@@ -103,13 +103,11 @@ async fn run(workers: usize, limit: u32, declared: u32, seconds: u64, events: u6
         queue
             .enqueue(&EventEnvelope {
                 delivery_id: format!("d{id}"),
-                platform: "shopify".into(),
-                scheme: "shopify".into(),
+                platform: syncline::api::StorePlatform::Shopify,
+                scheme: syncline::queue::Scheme::Shopify,
                 topic: "orders/create".into(),
-                object_kind: Some("orders".into()),
+                object_kind: Some(syncline::api::ObjectKind::Orders),
                 object_id: Some(id.to_string()),
-                updated_at: None,
-                triggered_at: None,
                 received_at: "2026-11-20T15:01:03Z".into(),
                 body: body.to_string(),
             })

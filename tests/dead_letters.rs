@@ -27,13 +27,11 @@ spec:
 fn envelope(n: u32) -> EventEnvelope {
     EventEnvelope {
         delivery_id: format!("d-{n}"),
-        platform: "woocommerce".into(),
-        scheme: "woocommerce".into(),
+        platform: syncline::api::StorePlatform::WooCommerce,
+        scheme: syncline::queue::Scheme::WooCommerce,
         topic: "order.updated".into(),
-        object_kind: Some("orders".into()),
+        object_kind: Some(syncline::api::ObjectKind::Orders),
         object_id: Some(n.to_string()),
-        updated_at: None,
-        triggered_at: None,
         received_at: "2026-11-20T15:01:03Z".into(),
         body: format!("{{\"id\":{n},\"billing\":{{\"email\":\"buyer{n}@example.com\"}}}}"),
     }

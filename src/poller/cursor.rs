@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::connectors::store::{compare_ids, map_record};
 use crate::model::{ObjectKind, StorePlatform};
-use crate::queue::EventEnvelope;
+use crate::queue::{EventEnvelope, Scheme};
 
 /// The position of one object in `(updated_at, id)` order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +103,11 @@ pub fn envelope(
     };
     EventEnvelope {
         delivery_id,
-        platform: platform.as_str().to_string(),
-        scheme: "poll".into(),
+        platform,
+        scheme: Scheme::Poll,
         topic: format!("poll/{name}"),
-        object_kind: Some(name.to_string()),
+        object_kind: Some(kind),
         object_id: position.map(|c| c.id.clone()),
-        updated_at: position.map(|c| c.at.to_string()),
-        triggered_at: None,
         received_at: now.to_string(),
         body,
     }
@@ -175,7 +173,7 @@ mod tests {
             (e.scheme.as_str(), e.topic.as_str()),
             ("poll", "poll/customers")
         );
-        assert_eq!(e.object_kind.as_deref(), Some("customers"));
+        assert_eq!(e.object_kind, Some(ObjectKind::Customers));
         assert!(e.body.contains("820982911946154508"));
         let bad = envelope(
             StorePlatform::Shopify,

@@ -4,34 +4,67 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use crate::api::{ObjectKind, StorePlatform};
 
 /// The envelope layout version, written as stream field `v` so a worker can refuse entries
 /// from a newer receiver instead of misreading them.
 pub const ENVELOPE_VERSION: &str = "1";
 
+/// How an event reached the stream: the receiver route and signature scheme that verified
+/// it, or the reconciliation poller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    Shopify,
+    WooCommerce,
+    MagentoHmac,
+    MagentoAdobe,
+    /// Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+    Standard,
+    Poll,
+}
+
+impl Scheme {
+    const ALL: [Scheme; 6] = [
+        Self::Shopify,
+        Self::WooCommerce,
+        Self::MagentoHmac,
+        Self::MagentoAdobe,
+        Self::Standard,
+        Self::Poll,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Shopify => "shopify",
+            Self::WooCommerce => "woocommerce",
+            Self::MagentoHmac => "magento-hmac",
+            Self::MagentoAdobe => "magento-adobe",
+            Self::Standard => "standard",
+            Self::Poll => "poll",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
 /// One verified store event, as stored in `sl:{ns/name}:events`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventEnvelope {
     /// The provider's delivery id; the dedupe marker is keyed by it.
     pub delivery_id: String,
-    /// The store platform of the pipeline: shopify, woocommerce or magento.
-    pub platform: String,
-    /// The route and signature scheme the delivery came through (shopify, woocommerce,
-    /// magento-hmac, magento-adobe, standard): workers parse the body accordingly.
-    pub scheme: String,
+    /// The store platform of the pipeline.
+    pub platform: StorePlatform,
+    /// How it came in (shown by `redis-cli XRANGE`, and telling webhooks from polls).
+    pub scheme: Scheme,
     /// The provider's topic (e.g. orders/create, order.updated), or "unknown".
     pub topic: String,
-    /// customers, orders, products or carts, when the topic or payload says so.
-    pub object_kind: Option<String>,
+    /// The object kind, when the topic or payload says so.
+    pub object_kind: Option<ObjectKind>,
     /// The store's id of the object, kept as text because Shopify ids exceed 2^53.
     pub object_id: Option<String>,
-    /// The object's own modification time from the payload, for stale-write checks.
-    pub updated_at: Option<String>,
-    /// When the provider says the event happened (Shopify X-Shopify-Triggered-At,
-    /// Standard Webhooks webhook-timestamp); retries keep the original.
-    pub triggered_at: Option<String>,
-    /// When this receiver accepted the delivery (RFC 3339, UTC).
+    /// When this receiver (or poller) accepted the event (RFC 3339, UTC).
     pub received_at: String,
     /// The raw, verified JSON body exactly as signed.
     pub body: String,
@@ -44,6 +77,8 @@ pub enum EnvelopeError {
     MissingField(&'static str),
     #[error("stream entry field {0} is not UTF-8")]
     NotText(&'static str),
+    #[error("stream entry field {0} holds {1:?}, which is not one of its values")]
+    Unknown(&'static str, String),
     #[error("stream entry has envelope version {0}, expected {ENVELOPE_VERSION}")]
     Version(String),
 }
@@ -54,27 +89,23 @@ impl EventEnvelope {
         let mut fields: Vec<(&'static str, &[u8])> = vec![
             ("v", ENVELOPE_VERSION.as_bytes()),
             ("delivery_id", self.delivery_id.as_bytes()),
-            ("platform", self.platform.as_bytes()),
-            ("scheme", self.scheme.as_bytes()),
+            ("platform", self.platform.as_str().as_bytes()),
+            ("scheme", self.scheme.as_str().as_bytes()),
             ("topic", self.topic.as_bytes()),
         ];
-        let optional = [
-            ("object_kind", &self.object_kind),
-            ("object_id", &self.object_id),
-            ("updated_at", &self.updated_at),
-            ("triggered_at", &self.triggered_at),
-        ];
-        for (name, value) in optional {
-            if let Some(value) = value {
-                fields.push((name, value.as_bytes()));
-            }
+        if let Some(kind) = self.object_kind {
+            fields.push(("object_kind", kind.as_str().as_bytes()));
+        }
+        if let Some(id) = &self.object_id {
+            fields.push(("object_id", id.as_bytes()));
         }
         fields.push(("received_at", self.received_at.as_bytes()));
         fields.push(("body", self.body.as_bytes()));
         fields
     }
 
-    /// Decodes the fields of one stream entry (as returned by XRANGE / XREADGROUP).
+    /// Decodes the fields of one stream entry (as returned by XRANGE / XREADGROUP). Fields
+    /// it does not know (older receivers wrote `updated_at` and `triggered_at`) are ignored.
     pub fn from_fields(fields: &HashMap<String, Vec<u8>>) -> Result<Self, EnvelopeError> {
         let text = |name: &'static str| -> Result<Option<String>, EnvelopeError> {
             fields
@@ -83,19 +114,26 @@ impl EventEnvelope {
                 .transpose()
         };
         let required = |name: &'static str| text(name)?.ok_or(EnvelopeError::MissingField(name));
+        fn typed<T>(
+            name: &'static str,
+            value: String,
+            parse: impl Fn(&str) -> Option<T>,
+        ) -> Result<T, EnvelopeError> {
+            parse(&value).ok_or(EnvelopeError::Unknown(name, value))
+        }
         let version = required("v")?;
         if version != ENVELOPE_VERSION {
             return Err(EnvelopeError::Version(version));
         }
         Ok(Self {
             delivery_id: required("delivery_id")?,
-            platform: required("platform")?,
-            scheme: required("scheme")?,
+            platform: typed("platform", required("platform")?, StorePlatform::parse)?,
+            scheme: typed("scheme", required("scheme")?, Scheme::parse)?,
             topic: required("topic")?,
-            object_kind: text("object_kind")?,
+            object_kind: text("object_kind")?
+                .map(|k| typed("object_kind", k, ObjectKind::parse))
+                .transpose()?,
             object_id: text("object_id")?,
-            updated_at: text("updated_at")?,
-            triggered_at: text("triggered_at")?,
             received_at: required("received_at")?,
             body: required("body")?,
         })
@@ -109,13 +147,11 @@ mod tests {
     fn sample() -> EventEnvelope {
         EventEnvelope {
             delivery_id: "d-1".into(),
-            platform: "shopify".into(),
-            scheme: "shopify".into(),
+            platform: StorePlatform::Shopify,
+            scheme: Scheme::Shopify,
             topic: "orders/create".into(),
-            object_kind: Some("orders".into()),
-            object_id: Some("820982911946154508".into()),
-            updated_at: None,
-            triggered_at: Some("2026-11-20T15:01:02Z".into()),
+            object_kind: Some(ObjectKind::Orders),
+            object_id: None,
             received_at: "2026-11-20T15:01:03Z".into(),
             body: "{\"id\":820982911946154508}".into(),
         }
@@ -132,8 +168,11 @@ mod tests {
     fn fields_round_trip_and_omit_absent_options() {
         let e = sample();
         let map = as_map(&e);
-        assert!(!map.contains_key("updated_at"));
+        assert!(!map.contains_key("object_id"));
         assert_eq!(EventEnvelope::from_fields(&map).unwrap(), e);
+        for scheme in Scheme::ALL {
+            assert_eq!(Scheme::parse(scheme.as_str()), Some(scheme));
+        }
     }
 
     #[test]
@@ -150,5 +189,15 @@ mod tests {
             EventEnvelope::from_fields(&map),
             Err(EnvelopeError::MissingField("body"))
         );
+        let mut map = as_map(&sample());
+        map.insert("platform".into(), b"bigcommerce".to_vec());
+        assert_eq!(
+            EventEnvelope::from_fields(&map),
+            Err(EnvelopeError::Unknown("platform", "bigcommerce".into()))
+        );
+        // What older receivers also wrote is ignored.
+        let mut map = as_map(&sample());
+        map.insert("triggered_at".into(), b"2026-11-20T15:01:02Z".to_vec());
+        assert_eq!(EventEnvelope::from_fields(&map).unwrap(), sample());
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-pub use envelope::{ENVELOPE_VERSION, EnvelopeError, EventEnvelope};
+pub use envelope::{ENVELOPE_VERSION, EnvelopeError, EventEnvelope, Scheme};
 
 /// The consumer group workers read the events stream with.
 pub const CONSUMER_GROUP: &str = "workers";

@@ -7,14 +7,13 @@ use sha2::{Digest, Sha256};
 use super::handlers::Route;
 use super::signature::{self, Encoding, SignatureError, StandardHeaders};
 use super::{MagentoScheme, ReceiverState, Rejection};
-use crate::queue::MAX_DELIVERY_ID_LEN;
+use crate::queue::{MAX_DELIVERY_ID_LEN, Scheme};
 
 /// What the headers (and signature) say about a verified delivery.
 pub(super) struct Delivery {
     pub(super) id: String,
     pub(super) topic: Option<String>,
-    pub(super) triggered_at: Option<String>,
-    pub(super) scheme: &'static str,
+    pub(super) scheme: Scheme,
 }
 
 pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -83,8 +82,7 @@ pub(super) fn verify(
             Ok(Delivery {
                 id: delivery_id(id.as_deref())?,
                 topic: Some(topic),
-                triggered_at: header(headers, "x-shopify-triggered-at").map(str::to_owned),
-                scheme: "shopify",
+                scheme: Scheme::Shopify,
             })
         }
         Route::WooCommerce => {
@@ -102,8 +100,7 @@ pub(super) fn verify(
                         .ok_or(Rejection::MissingHeader)?
                         .to_owned(),
                 ),
-                triggered_at: None,
-                scheme: "woocommerce",
+                scheme: Scheme::WooCommerce,
             })
         }
         Route::Magento => match &state.magento {
@@ -121,8 +118,7 @@ pub(super) fn verify(
                 Ok(Delivery {
                     id: body_digest_id(body),
                     topic: None,
-                    triggered_at: None,
-                    scheme: "magento-hmac",
+                    scheme: Scheme::MagentoHmac,
                 })
             }
             Some(MagentoScheme::Adobe(key)) => {
@@ -135,8 +131,7 @@ pub(super) fn verify(
                 Ok(Delivery {
                     id: body_digest_id(body),
                     topic: None,
-                    triggered_at: None,
-                    scheme: "magento-adobe",
+                    scheme: Scheme::MagentoAdobe,
                 })
             }
             Some(MagentoScheme::Standard) => verify_standard(state, headers, body),
@@ -156,7 +151,7 @@ fn verify_standard(
         timestamp: header(headers, "webhook-timestamp"),
         signature: header(headers, "webhook-signature"),
     };
-    let ts = signature::verify_standard(
+    signature::verify_standard(
         &state.standard_keys,
         std_headers,
         body,
@@ -167,8 +162,7 @@ fn verify_standard(
     Ok(Delivery {
         id: delivery_id(std_headers.id)?,
         topic: None,
-        triggered_at: jiff::Timestamp::from_second(ts).ok().map(|t| t.to_string()),
-        scheme: "standard",
+        scheme: Scheme::Standard,
     })
 }
 

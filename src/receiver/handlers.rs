@@ -208,25 +208,18 @@ async fn verify_and_store(
         tracing::info!(route = route.as_str(), error = %e, "delivery refused: it cannot be synced");
         Rejection::Unsyncable(e.to_string())
     })?;
-    let (topic_text, kind, object_id, updated_at) = match read {
-        Delivered::Object { topic, record } => (
-            topic,
-            record.kind(),
-            Some(record.id().to_owned()),
-            Some(record.updated_at().to_string()),
-        ),
-        Delivered::Deletion { topic, kind } => (topic, kind, None, None),
+    let (topic_text, kind, object_id) = match read {
+        Delivered::Object { topic, record } => (topic, record.kind(), Some(record.id().to_owned())),
+        Delivered::Deletion { topic, kind } => (topic, kind, None),
     };
     *topic = Some(topic_text.clone());
     let envelope = EventEnvelope {
         delivery_id: delivery.id,
-        platform: state.platform.as_str().to_owned(),
-        scheme: delivery.scheme.to_owned(),
+        platform: state.platform,
+        scheme: delivery.scheme,
         topic: topic_text,
-        object_kind: Some(kind.as_str().to_owned()),
+        object_kind: Some(kind),
         object_id,
-        updated_at,
-        triggered_at: delivery.triggered_at,
         received_at: jiff::Timestamp::now().to_string(),
         body: text.to_owned(),
     };

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::connectors::crm::hubspot::mapping::{self, CrmWrites, Mapped, MappingConfig};
 use crate::connectors::store::map_record;
-use crate::model::{ObjectKind, Record, StorePlatform, StoreRef};
+use crate::model::{ObjectKind, Record, StoreRef};
 use crate::queue::{Claim, Entry, EventEnvelope, LANDED_FIELD};
 
 use super::landed::Landed;
@@ -146,12 +146,7 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
         Ok(e) => e,
         Err(e) => return Decoded::Dead("envelope_invalid", e.to_string()),
     };
-    let Some(platform) = StorePlatform::parse(&envelope.platform) else {
-        return Decoded::Dead(
-            "envelope_invalid",
-            format!("unknown platform {:?}", envelope.platform),
-        );
-    };
+    let platform = envelope.platform;
     if platform != ctx.store.platform {
         return Decoded::Dead(
             "envelope_invalid",
@@ -169,7 +164,7 @@ fn decode(entry: &Entry, ctx: &PlanContext) -> Decoded {
     }
     // The receiver and the poller name the kind of everything they enqueue; an entry
     // without one was acknowledged by something else and must not vanish silently.
-    let Some(kind) = envelope.object_kind.as_deref().and_then(ObjectKind::parse) else {
+    let Some(kind) = envelope.object_kind else {
         return Decoded::Dead(
             "payload_unmapped",
             format!(

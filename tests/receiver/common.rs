@@ -259,3 +259,14 @@ pub fn field_map(fields: &HashMap<String, Vec<u8>>, name: &str) -> Option<String
         .get(name)
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
+
+/// The object's version (`updated_at`, UTC) as the worker reads it from a stored envelope:
+/// the same reader the receiver asked before acknowledging.
+pub fn mapped_version(e: &syncline::queue::EventEnvelope) -> Option<String> {
+    use syncline::connectors::store::webhook::{Delivered, read};
+    let body: serde_json::Value = serde_json::from_str(&e.body).ok()?;
+    match read(e.platform, Some(&e.topic), &body).ok()? {
+        Delivered::Object { record, .. } => Some(record.updated_at().to_string()),
+        Delivered::Deletion { .. } => None,
+    }
+}

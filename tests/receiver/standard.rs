@@ -145,11 +145,9 @@ async fn standard_webhooks_on_magento_with_tolerance_and_rotation() {
         (e.delivery_id.as_str(), e.scheme.as_str(), e.topic.as_str()),
         ("msg_1", "standard", "orders/create")
     );
-    assert_eq!(e.platform, "magento");
-    assert_eq!(e.object_kind.as_deref(), Some("orders"));
+    assert_eq!(e.platform.as_str(), "magento");
+    assert_eq!(e.object_kind.map(|k| k.as_str()), Some("orders"));
     assert_eq!(e.object_id.as_deref(), Some("42"));
-    let expected_ts = jiff::Timestamp::from_second(t - 240).unwrap().to_string();
-    assert_eq!(e.triggered_at.as_deref(), Some(expected_ts.as_str()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,6 +168,6 @@ async fn standard_route_serves_a_shopify_pipeline_too() {
         (e.platform.as_str(), e.scheme.as_str()),
         ("shopify", "standard")
     );
-    assert_eq!(e.object_kind.as_deref(), Some("customers"));
+    assert_eq!(e.object_kind.map(|k| k.as_str()), Some("customers"));
     assert_eq!(e.object_id.as_deref(), Some("207119551"));
 }

@@ -70,13 +70,11 @@ impl Harness {
     pub async fn enqueue(&self, delivery: &str, topic: &str, kind: &str, body: &Value) {
         let envelope = EventEnvelope {
             delivery_id: delivery.to_string(),
-            platform: "shopify".into(),
-            scheme: "shopify".into(),
+            platform: syncline::api::StorePlatform::Shopify,
+            scheme: syncline::queue::Scheme::Shopify,
             topic: topic.into(),
-            object_kind: Some(kind.into()),
+            object_kind: Some(syncline::api::ObjectKind::parse(kind).unwrap()),
             object_id: body["id"].as_u64().map(|id| id.to_string()),
-            updated_at: body["updated_at"].as_str().map(str::to_owned),
-            triggered_at: None,
             received_at: "2026-11-20T15:01:03Z".into(),
             body: body.to_string(),
         };

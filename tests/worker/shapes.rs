@@ -356,13 +356,11 @@ async fn changing_the_store_url_writes_to_the_same_crm_objects() {
         queue
             .enqueue(&syncline::queue::EventEnvelope {
                 delivery_id: format!("d{n}"),
-                platform: "woocommerce".into(),
-                scheme: "woocommerce".into(),
+                platform: syncline::api::StorePlatform::WooCommerce,
+                scheme: syncline::queue::Scheme::WooCommerce,
                 topic: "order.updated".into(),
-                object_kind: Some("orders".into()),
+                object_kind: Some(syncline::api::ObjectKind::Orders),
                 object_id: Some("727".into()),
-                updated_at: None,
-                triggered_at: None,
                 received_at: "2026-11-20T15:01:03Z".into(),
                 body: order.to_string(),
             })

@@ -3,7 +3,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::queue::EventEnvelope;
+use crate::model::StorePlatform;
+use crate::queue::{EventEnvelope, Scheme};
 
 const ORDER: &str = include_str!("../../connectors/store/fixtures/shopify_order.json");
 
@@ -23,13 +24,11 @@ fn ctx() -> PlanContext {
 fn entry(id: &str, topic: &str, kind: Option<&str>, body: &str) -> Entry {
     let envelope = EventEnvelope {
         delivery_id: format!("d-{id}"),
-        platform: "shopify".into(),
-        scheme: "shopify".into(),
+        platform: StorePlatform::Shopify,
+        scheme: Scheme::Shopify,
         topic: topic.into(),
-        object_kind: kind.map(str::to_owned),
+        object_kind: kind.map(|k| ObjectKind::parse(k).unwrap()),
         object_id: None,
-        updated_at: None,
-        triggered_at: None,
         received_at: "2026-11-20T15:01:03Z".into(),
         body: body.into(),
     };
