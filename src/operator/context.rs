@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tracing::warn;
@@ -87,6 +88,19 @@ impl Context {
         note: String,
         action: &str,
     ) {
+        self.publish_about(&p.object_ref(&()), type_, reason, note, action)
+            .await;
+    }
+
+    /// Publishes an Event about the object `regarding`; a failure is logged, never fatal.
+    pub async fn publish_about(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        action: &str,
+    ) {
         let event = Event {
             type_,
             reason: reason.into(),
@@ -94,7 +108,7 @@ impl Context {
             action: action.into(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &p.object_ref(&())).await {
+        if let Err(e) = self.recorder.publish(&event, regarding).await {
             warn!(error = %e, "could not publish an Event");
         }
     }

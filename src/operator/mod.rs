@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod rbac;
 pub mod reconcile;
 pub mod replay;
+pub mod report;
 pub mod resources;
 pub mod scaler;
 pub mod secret;
