@@ -4,12 +4,11 @@
 
 mod support;
 
-use k8s_openapi::api::core::v1::Secret;
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use support::operator::OperatorProcess;
-use support::pipelines::{NS, pipeline, secret, setup};
+use support::pipelines::{NS, create_with_secret, pipeline, setup};
 use support::redis::RedisServer;
 use support::{ControlPlane, Mode, eventually};
 use syncline::api::SyncPipeline;
@@ -21,13 +20,9 @@ async fn removing_backfill_since_removes_status_backfill_then_status_stays_unwri
     let redis = RedisServer::start();
     let op = OperatorProcess::start(&cp.kubeconfig, "op-status", &["--resync", "1s"]);
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
-    Api::<Secret>::namespaced(client.clone(), NS)
-        .create(&PostParams::default(), &secret("creds", "s"))
-        .await
-        .unwrap();
     let mut p = pipeline("history", "creds", &redis.url(), "Retain");
     p.spec.polling.backfill_since = Some("2026-01-01T00:00:00Z".into());
-    pipelines.create(&PostParams::default(), &p).await.unwrap();
+    create_with_secret(&client, "creds", &p).await;
     eventually(60, "status.backfill written", || async {
         pipelines.get("history").await.ok()?.status?.backfill
     })

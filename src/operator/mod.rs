@@ -5,6 +5,7 @@
 mod apply;
 mod cleanup;
 pub mod context;
+pub mod failure;
 pub mod http;
 pub mod leader;
 pub mod metrics;

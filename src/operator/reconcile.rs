@@ -16,7 +16,7 @@ use tracing::warn;
 use super::apply::{apply, delete_if_present};
 use super::cleanup::cleanup;
 use super::context::Context;
-use super::report::write_status;
+use super::report::{report_failure, write_status};
 use super::resources::{self, BuildError, BuildInputs};
 use super::secret::{self, keys};
 use super::status::{self, DeploymentView, Observed, SecretState};
@@ -66,7 +66,13 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
     let result = tracing::Instrument::instrument(
         finalizer(&api, FINALIZER, p, |event| async move {
             match event {
-                Finalized::Apply(p) => apply_pipeline(&p, &ctx2).await,
+                Finalized::Apply(p) => {
+                    let applied = apply_pipeline(&p, &ctx2).await;
+                    if let Err(e) = &applied {
+                        report_failure(&p, &ctx2, e).await;
+                    }
+                    applied
+                }
                 Finalized::Cleanup(p) => {
                     ctx2.forget_scaling(&format!(
                         "{}/{}",

@@ -1,5 +1,5 @@
-//! Writing what reconcile found: the status by server-side apply under the operator's field
-//! manager, and one Event per condition that flipped.
+//! Writing what reconcile found, or why it failed: the status by server-side apply under
+//! the operator's field manager, and one Event per condition that flipped.
 //!
 //! Apply sends the whole status the operator computed; a field it owned and no longer sends
 //! (e.g. `backfill` after `spec.polling.backfillSince` is removed) is removed by the API
@@ -8,17 +8,36 @@
 //! status ends up equal to the computed one and a steady pipeline writes nothing.
 
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 use serde_json::{Map, Value};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::context::Context;
+use super::failure;
 use super::reconcile::ReconcileError;
 use super::resources::FIELD_MANAGER;
 use super::status;
 use crate::api::{SyncPipeline, SyncPipelineStatus};
+
+/// Shows a failed reconcile in status (`Ready=False`, its reason, the API server's words)
+/// and, when that is a transition, in one Warning Event; a retry that fails the same way
+/// writes nothing. A status that cannot be written is logged: the error is counted anyway.
+pub async fn report_failure(p: &SyncPipeline, ctx: &Context, err: &ReconcileError) {
+    let failure = failure::classify(err);
+    let new = failure::failed_status(
+        p.status.as_ref(),
+        p.metadata.generation,
+        &failure,
+        Time(Timestamp::now()),
+    );
+    if let Err(e) = write_status(p, ctx, &new).await {
+        warn!(error = %e, reason = failure.reason.as_str(), "could not record the failure in status");
+    }
+}
 
 /// The Event action of condition transitions.
 const ACTION: &str = "Reconcile";
