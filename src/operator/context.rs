@@ -50,6 +50,8 @@ pub struct Context {
     pub settings: Settings,
     pub metrics: Metrics,
     pub recorder: Recorder,
+    /// What the watches hold: children and Secret metadata (reads come from here).
+    pub caches: super::caches::Caches,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
@@ -62,6 +64,7 @@ impl Context {
         settings: Settings,
         metrics: Metrics,
         instance: String,
+        caches: super::caches::Caches,
     ) -> Self {
         let reporter = Reporter {
             controller: "syncline-operator".into(),
@@ -69,6 +72,7 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
+            caches,
             client,
             settings,
             metrics,

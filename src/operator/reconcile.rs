@@ -118,8 +118,10 @@ async fn resolve_secret(
     ns: &str,
 ) -> Result<(SecretState, Option<Secret>), ReconcileError> {
     let name = p.spec.secret_ref.name.clone();
-    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&name)
+    let api = Api::<Secret>::namespaced(ctx.client.clone(), ns);
+    let secret = ctx
+        .caches
+        .secret(&api, ns, &name)
         .await
         .map_err(ReconcileError::Kube)?;
     let Some(secret) = secret else {
@@ -335,8 +337,9 @@ async fn existing_view(
     name: &str,
 ) -> Result<Option<DeploymentView>, ReconcileError> {
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(api
-        .get_opt(name)
+    Ok(ctx
+        .caches
+        .child(&api, ns, name)
         .await
         .map_err(ReconcileError::Kube)?
         .as_ref()
