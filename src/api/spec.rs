@@ -30,6 +30,11 @@ use super::store::StoreSpec;
     namespaced,
     status = "SyncPipelineStatus",
     derive = "PartialEq",
+    // MAX_PIPELINE_NAME (src/operator/resources): the longest child name,
+    // `<name>-receiver`, must stay a valid 63-character DNS label. (A fieldPath may not
+    // point into metadata, so the message names the field.)
+    validation = Rule::new("self.metadata.name.size() <= 54")
+        .message("metadata.name: at most 54 characters, so that <name>-receiver (the longest child name) fits the 63-character limit of Kubernetes names"),
     doc = "SyncPipeline runs one store-to-CRM sync: a webhook receiver, queue workers that write to the CRM, and a reconciliation poller.",
     printcolumn(
         name = "Store",

@@ -1,5 +1,6 @@
 //! Server-side apply under one field manager, skipped when nothing changed.
 //!
+//! What is live is read from the controller's watch of the child kind, never by a GET.
 //! A steady pipeline must cost the API server no writes. The operator remembers, per
 //! child, a hash of what it last applied and the child's version right after: its
 //! `metadata.generation` where the kind has one (Deployments, PodDisruptionBudgets: it
@@ -8,14 +9,13 @@
 //! reconcile re-applies and undoes the drift.
 
 use std::collections::hash_map::DefaultHasher;
-use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
+use super::caches::Cached;
 use super::context::Context;
 use super::reconcile::ReconcileError;
 use super::resources::FIELD_MANAGER;
@@ -44,11 +44,11 @@ fn hash_of<K: Serialize>(obj: &K) -> Result<u64, ReconcileError> {
     Ok(h.finish())
 }
 
-/// Applies `desired` unless the live object is exactly what the last apply left; returns
-/// the live object either way.
+/// Applies `desired` unless the watched object is exactly what the last apply left;
+/// returns the live object either way. Reads come from the watch (see caches), not a GET.
 pub async fn apply<K>(ctx: &Context, desired: &K) -> Result<K, ReconcileError>
 where
-    K: Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
+    K: Cached + Serialize,
     K: Resource<Scope = kube::core::NamespaceResourceScope>,
 {
     let ns = desired.namespace().unwrap_or_default();
@@ -56,7 +56,11 @@ where
     let api: Api<K> = Api::namespaced(ctx.client.clone(), &ns);
     let key = key(desired);
     let hash = hash_of(desired)?;
-    if let Some(live) = api.get_opt(&name).await.map_err(ReconcileError::Kube)?
+    if let Some(live) = ctx
+        .caches
+        .child(&api, &ns, &name)
+        .await
+        .map_err(ReconcileError::Kube)?
         && ctx.is_applied(&key, hash, version(&live).as_deref())
     {
         return Ok(live);
@@ -78,12 +82,12 @@ where
 /// receiver drops to one replica); absent is fine.
 pub async fn delete_if_present<K>(ctx: &Context, ns: &str, name: &str) -> Result<(), ReconcileError>
 where
-    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
-    K: Resource<Scope = kube::core::NamespaceResourceScope>,
+    K: Cached + Resource<Scope = kube::core::NamespaceResourceScope>,
 {
     let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
-    if api
-        .get_metadata_opt(name)
+    if ctx
+        .caches
+        .child(&api, ns, name)
         .await
         .map_err(ReconcileError::Kube)?
         .is_none()

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::Resource;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use tracing::warn;
@@ -49,6 +50,8 @@ pub struct Context {
     pub settings: Settings,
     pub metrics: Metrics,
     pub recorder: Recorder,
+    /// What the watches hold: children and Secret metadata (reads come from here).
+    pub caches: super::caches::Caches,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
@@ -61,6 +64,7 @@ impl Context {
         settings: Settings,
         metrics: Metrics,
         instance: String,
+        caches: super::caches::Caches,
     ) -> Self {
         let reporter = Reporter {
             controller: "syncline-operator".into(),
@@ -68,6 +72,7 @@ impl Context {
         };
         Self {
             recorder: Recorder::new(client.clone(), reporter),
+            caches,
             client,
             settings,
             metrics,
@@ -87,6 +92,19 @@ impl Context {
         note: String,
         action: &str,
     ) {
+        self.publish_about(&p.object_ref(&()), type_, reason, note, action)
+            .await;
+    }
+
+    /// Publishes an Event about the object `regarding`; a failure is logged, never fatal.
+    pub async fn publish_about(
+        &self,
+        regarding: &ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+        action: &str,
+    ) {
         let event = Event {
             type_,
             reason: reason.into(),
@@ -94,7 +112,7 @@ impl Context {
             action: action.into(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&event, &p.object_ref(&())).await {
+        if let Err(e) = self.recorder.publish(&event, regarding).await {
             warn!(error = %e, "could not publish an Event");
         }
     }

@@ -1,16 +1,20 @@
 //! The operator: a kube-rs Controller that turns each SyncPipeline into a ConfigMap, a
 //! receiver Deployment + Service (+ PodDisruptionBudget) and a worker Deployment, watches the
-//! referenced Secret, and reports what it finds in the pipeline's status.
+//! referenced Secret, and reports what it finds in the pipeline's status. It reads what it
+//! owns from its own watches (see caches), so a steady pipeline costs the API server nothing.
 
 mod apply;
+pub mod caches;
 mod cleanup;
 pub mod context;
+pub mod failure;
 pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod rbac;
 pub mod reconcile;
 pub mod replay;
+pub mod report;
 pub mod resources;
 pub mod scaler;
 pub mod secret;
@@ -27,11 +31,13 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
 use kube::api::Api;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{Controller, WatchStreamExt, watcher};
 use tracing::{error, info};
 
 use crate::api::SyncPipeline;
+use caches::Caches;
 use context::{Context, Settings};
 use http::Phase;
 use leader::LeaseConfig;
@@ -86,13 +92,14 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
         .as_ref()
         .map(|l| l.identity.clone())
         .unwrap_or_else(|| "syncline-operator".into());
+    let (controller, caches) = controller(&client);
     let ctx = Arc::new(Context::new(
         client.clone(),
         cfg.settings.clone(),
         metrics.clone(),
         identity,
+        caches,
     ));
-    let controller = controller(&client);
     let store = controller.store();
     let ready_phase = phase.clone();
     tokio::spawn(async move {
@@ -151,22 +158,58 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
     outcome
 }
 
-fn controller(client: &kube::Client) -> Controller<SyncPipeline> {
-    let owned = || watcher::Config::default().labels(MANAGED);
+/// A reflector over the children of one kind the operator owns (managed fields dropped:
+/// nothing reads them), feeding the controller and the store reconcile reads from.
+fn owned_children<K>(
+    client: &kube::Client,
+) -> (
+    Store<K>,
+    impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let stream = watcher(
+        Api::<K>::all(client.clone()),
+        watcher::Config::default().labels(MANAGED),
+    )
+    .default_backoff()
+    .modify(|k| k.managed_fields_mut().clear())
+    .reflect(writer)
+    .touched_objects();
+    (store, stream)
+}
+
+fn controller(client: &kube::Client) -> (Controller<SyncPipeline>, Caches) {
+    let (deployments, deployment_events) = owned_children::<Deployment>(client);
+    let (services, service_events) = owned_children::<Service>(client);
+    let (config_maps, config_map_events) = owned_children::<ConfigMap>(client);
+    let (pdbs, pdb_events) = owned_children::<PodDisruptionBudget>(client);
+    // Secrets as metadata only: a change (created, rotated, deleted) reconciles the
+    // pipelines that use it; the data is read once per resourceVersion (see caches).
+    let (secrets, secret_writer) = reflector::store();
+    let secret_events = watcher(
+        Api::<PartialObjectMeta<Secret>>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .modify(|s| s.managed_fields_mut().clear())
+    .reflect(secret_writer)
+    .touched_objects();
+
     let controller = Controller::new(
         Api::<SyncPipeline>::all(client.clone()),
         watcher::Config::default().any_semantic(),
     )
-    .owns(Api::<ConfigMap>::all(client.clone()), owned())
-    .owns(Api::<Service>::all(client.clone()), owned())
-    .owns(Api::<Deployment>::all(client.clone()), owned())
-    .owns(Api::<PodDisruptionBudget>::all(client.clone()), owned());
-    // A Secret change (created, rotated, deleted) reconciles the pipelines that use it.
+    .owns_stream(config_map_events)
+    .owns_stream(service_events)
+    .owns_stream(deployment_events)
+    .owns_stream(pdb_events);
     let store = controller.store();
-    controller.watches(
-        Api::<Secret>::all(client.clone()),
-        watcher::Config::default(),
-        move |secret: Secret| {
+    let controller =
+        controller.watches_stream(secret_events, move |secret: PartialObjectMeta<Secret>| {
             let ns = secret.namespace();
             let name = secret.name_any();
             store
@@ -175,6 +218,7 @@ fn controller(client: &kube::Client) -> Controller<SyncPipeline> {
                 .filter(|p| p.namespace() == ns && p.spec.secret_ref.name == name)
                 .map(|p| ObjectRef::from_obj(&*p))
                 .collect::<Vec<_>>()
-        },
-    )
+        });
+    let caches = Caches::new(deployments, services, config_maps, pdbs, secrets);
+    (controller, caches)
 }

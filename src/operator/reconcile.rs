@@ -7,20 +7,20 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event, EventType};
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
-use kube::{Resource, ResourceExt};
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::apply::{apply, delete_if_present};
 use super::cleanup::cleanup;
 use super::context::Context;
+use super::report::{report_failure, write_status};
 use super::resources::{self, BuildError, BuildInputs};
 use super::secret::{self, keys};
 use super::status::{self, DeploymentView, Observed, SecretState};
-use crate::api::{PipelineState, SyncPipeline, SyncPipelineStatus};
+use crate::api::{PipelineState, SyncPipeline};
 use crate::queue::admin;
 
 /// The finalizer that lets the operator clean Redis before a pipeline disappears.
@@ -66,7 +66,13 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
     let result = tracing::Instrument::instrument(
         finalizer(&api, FINALIZER, p, |event| async move {
             match event {
-                Finalized::Apply(p) => apply_pipeline(&p, &ctx2).await,
+                Finalized::Apply(p) => {
+                    let applied = apply_pipeline(&p, &ctx2).await;
+                    if let Err(e) = &applied {
+                        report_failure(&p, &ctx2, e).await;
+                    }
+                    applied
+                }
                 Finalized::Cleanup(p) => {
                     ctx2.forget_scaling(&format!(
                         "{}/{}",
@@ -112,8 +118,10 @@ async fn resolve_secret(
     ns: &str,
 ) -> Result<(SecretState, Option<Secret>), ReconcileError> {
     let name = p.spec.secret_ref.name.clone();
-    let secret = Api::<Secret>::namespaced(ctx.client.clone(), ns)
-        .get_opt(&name)
+    let api = Api::<Secret>::namespaced(ctx.client.clone(), ns);
+    let secret = ctx
+        .caches
+        .secret(&api, ns, &name)
         .await
         .map_err(ReconcileError::Kube)?;
     let Some(secret) = secret else {
@@ -329,56 +337,11 @@ async fn existing_view(
     name: &str,
 ) -> Result<Option<DeploymentView>, ReconcileError> {
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(api
-        .get_opt(name)
+    Ok(ctx
+        .caches
+        .child(&api, ns, name)
         .await
         .map_err(ReconcileError::Kube)?
         .as_ref()
         .map(DeploymentView::of))
-}
-
-/// Patches the status only when it changed, and publishes an Event per condition that
-/// flipped (never one per reconcile).
-async fn write_status(
-    p: &SyncPipeline,
-    ctx: &Context,
-    new: &SyncPipelineStatus,
-) -> Result<(), ReconcileError> {
-    if p.status.as_ref() == Some(new) {
-        return Ok(());
-    }
-    let api: Api<SyncPipeline> =
-        Api::namespaced(ctx.client.clone(), &p.namespace().unwrap_or_default());
-    let patch = serde_json::json!({"status": new});
-    api.patch_status(
-        &p.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(ReconcileError::Kube)?;
-    ctx.metrics
-        .writes
-        .with_label_values(&["SyncPipelineStatus"])
-        .inc();
-
-    for c in status::transitions(p.status.as_ref(), new) {
-        let good = status::is_healthy(&c);
-        info!(condition = %c.type_, status = %c.status, reason = %c.reason, "{}", c.message);
-        let event = Event {
-            type_: if good {
-                EventType::Normal
-            } else {
-                EventType::Warning
-            },
-            reason: c.reason.clone(),
-            note: Some(format!("{} is {}: {}", c.type_, c.status, c.message)),
-            action: "Reconcile".into(),
-            secondary: None,
-        };
-        if let Err(e) = ctx.recorder.publish(&event, &p.object_ref(&())).await {
-            warn!(error = %e, "could not publish an Event");
-        }
-    }
-    Ok(())
 }

@@ -292,6 +292,29 @@ pub fn queue_status(
     }
 }
 
+/// `c` as stored: `lastTransitionTime` kept from `old` unless the status flipped.
+pub(super) fn condition(
+    c: Cond,
+    generation: Option<i64>,
+    old: &[Condition],
+    now: &Time,
+) -> Condition {
+    let status = if c.ok { "True" } else { "False" };
+    let previous = old.iter().find(|p| p.type_ == c.type_);
+    let last_transition_time = match previous {
+        Some(p) if p.status == status => p.last_transition_time.clone(),
+        _ => now.clone(),
+    };
+    Condition {
+        type_: c.type_.to_string(),
+        status: status.to_string(),
+        reason: c.reason.to_string(),
+        message: c.message,
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
 /// The status to write, given the observations and the status currently stored.
 pub fn compute(
     o: &Observed,
@@ -301,22 +324,7 @@ pub fn compute(
     let old = current.map(|s| s.conditions.as_slice()).unwrap_or_default();
     let conditions = conditions_for(o, old)
         .into_iter()
-        .map(|c| {
-            let status = if c.ok { "True" } else { "False" };
-            let previous = old.iter().find(|p| p.type_ == c.type_);
-            let last_transition_time = match previous {
-                Some(p) if p.status == status => p.last_transition_time.clone(),
-                _ => now.clone(),
-            };
-            Condition {
-                type_: c.type_.to_string(),
-                status: status.to_string(),
-                reason: c.reason.to_string(),
-                message: c.message,
-                observed_generation: o.generation,
-                last_transition_time,
-            }
-        })
+        .map(|c| condition(c, o.generation, old, &now))
         .collect();
     let workers = o.workers.as_ref().map(|w| WorkersStatus {
         replicas: w.replicas,
@@ -354,38 +362,10 @@ pub fn compute(
     status
 }
 
-/// Whether a condition in this status is the healthy state (Normal Event) rather than a
-/// problem (Warning Event). Paused, CrmUnauthorized and CrmRateLimitMismatch read the
-/// other way round.
-pub fn is_healthy(c: &Condition) -> bool {
-    let inverted = [
-        condition::PAUSED,
-        condition::CRM_UNAUTHORIZED,
-        condition::CRM_RATE_LIMIT_MISMATCH,
-    ]
-    .contains(&c.type_.as_str());
-    (c.status == "True") != inverted
-}
-
-/// Conditions whose status flipped between two statuses: (type, new status, reason,
-/// message). Events are published for these only, never on every reconcile.
-pub fn transitions(
-    before: Option<&SyncPipelineStatus>,
-    after: &SyncPipelineStatus,
-) -> Vec<Condition> {
-    let old = before.map(|s| s.conditions.as_slice()).unwrap_or_default();
-    after
-        .conditions
-        .iter()
-        .filter(|c| {
-            !old.iter()
-                .any(|p| p.type_ == c.type_ && p.status == c.status && p.reason == c.reason)
-        })
-        .cloned()
-        .collect()
-}
-
 pub mod pods;
+mod transitions;
+
+pub use transitions::{is_healthy, transitions};
 
 pub use pods::DeploymentView;
 use pods::deployment_condition;

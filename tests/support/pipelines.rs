@@ -103,3 +103,15 @@ pub async fn pipeline_events(client: &kube::Client, name: &str) -> Vec<(String, 
         .map(|e| (e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect()
 }
+
+/// Creates the Secret `secret_name` (webhook secret "s") and then the pipeline `p`, in NS.
+pub async fn create_with_secret(client: &kube::Client, secret_name: &str, p: &SyncPipeline) {
+    Api::<Secret>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &secret(secret_name, "s"))
+        .await
+        .unwrap();
+    Api::<SyncPipeline>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), p)
+        .await
+        .unwrap();
+}

@@ -47,6 +47,11 @@ pub enum BuildError {
     Render(String),
 }
 
+/// The longest pipeline name whose children all have valid names: `<name>-receiver` is
+/// the longest and a Service name is a DNS label of at most 63 characters. The CRD's CEL
+/// rule on `metadata.name` states the same figure (a test keeps them equal).
+pub const MAX_PIPELINE_NAME: usize = 63 - "-receiver".len();
+
 /// Names of the children, derived from the pipeline's name.
 pub fn config_map_name(pipeline: &str) -> String {
     format!("{pipeline}-config")

@@ -194,3 +194,43 @@ fn pods_log_json_lines() {
         );
     }
 }
+
+#[test]
+fn the_longest_allowed_name_gives_valid_child_names_and_the_crd_says_so() {
+    let mut p = pipeline("shopify.yaml");
+    let name = "a".repeat(MAX_PIPELINE_NAME);
+    p.metadata.name = Some(name.clone());
+    let (cm, sum) = config_map(&p).unwrap();
+    let names = [
+        cm.metadata.name,
+        receiver_deployment(&p, &inputs(), &sum)
+            .unwrap()
+            .metadata
+            .name,
+        receiver_service(&p).unwrap().metadata.name,
+        receiver_pdb(&p).unwrap().unwrap().metadata.name,
+        worker_deployment(&p, &inputs(), &sum)
+            .unwrap()
+            .metadata
+            .name,
+    ];
+    assert!(names.iter().flatten().all(|n| n.len() <= 63), "{names:?}");
+    assert_eq!(receiver_name(&name).len(), 63);
+
+    let crd = serde_json::to_value(crate::api::crd().unwrap()).unwrap();
+    let rules =
+        &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["x-kubernetes-validations"];
+    let rule = format!("self.metadata.name.size() <= {MAX_PIPELINE_NAME}");
+    assert!(
+        rules
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == rule.as_str()
+                && r["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&MAX_PIPELINE_NAME.to_string())),
+        "{rules}"
+    );
+}
