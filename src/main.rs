@@ -227,6 +227,9 @@ struct OperatorArgs {
     /// changed figures are written at most this often.
     #[arg(long, default_value = "30s", value_parser = duration)]
     queue_sample_interval: Duration,
+    /// How many pipelines are reconciled at once (each at most one at a time).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: u16,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -387,6 +390,7 @@ async fn main() -> anyhow::Result<()> {
                 cleanup_timeout: args.cleanup_timeout,
                 resync: args.resync,
                 queue_sample_interval: args.queue_sample_interval,
+                concurrency: args.concurrency,
             };
             let identity = args.identity.unwrap_or_else(|| {
                 operator::leader::process_identity(

@@ -2,6 +2,7 @@
 //! `apiserver_request_total` shows no read and no write of the kinds the operator handles
 //! (watches excepted, which stay open). KWOK, so the Deployments are really available and
 //! no pod needs listing; the operator runs as the service account deploy/rbac.yaml binds.
+//! Redis sees no new connection either: queue samples share one connection per Redis.
 
 mod support;
 
@@ -73,6 +74,15 @@ fn delta(
         .collect()
 }
 
+/// Connections redis-server has accepted since it started, counting the redis-cli asking.
+fn redis_connections(redis: &RedisServer) -> u64 {
+    let info = redis.cli(&["INFO", "stats"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no total_connections_received in {info}"))
+}
+
 #[tokio::test]
 async fn a_steady_pipeline_costs_the_api_server_no_reads_and_no_writes() {
     let cp = ControlPlane::start(Mode::Kwok);
@@ -106,6 +116,7 @@ async fn a_steady_pipeline_costs_the_api_server_no_reads_and_no_writes() {
     .await;
 
     let before = requests(&cp);
+    let connections = redis_connections(&redis);
     let reconciles = op.metric("syncline_operator_reconciles_total").await;
     eventually(60, "ten more reconciles", || async {
         (op.metric("syncline_operator_reconciles_total").await >= reconciles + 10.0).then_some(())
@@ -114,6 +125,11 @@ async fn a_steady_pipeline_costs_the_api_server_no_reads_and_no_writes() {
     let served = delta(&before, &requests(&cp));
     let ran = op.metric("syncline_operator_reconciles_total").await - reconciles;
     eprintln!("{ran} steady reconciles; API requests served meanwhile: {served:?}");
+    assert_eq!(
+        redis_connections(&redis),
+        connections + 1,
+        "(the one new connection is the redis-cli asking) queue samples must reuse one connection (one round trip each), not dial every time"
+    );
     assert!(
         served.is_empty(),
         "a steady pipeline cost the API server requests over {ran} reconciles: {served:?}"

@@ -30,6 +30,8 @@ pub struct Settings {
     /// How often a pipeline's queue is sampled into `status.queue` (and at most how often
     /// changed figures are written); also caps the requeue interval.
     pub queue_sample_interval: Duration,
+    /// How many pipelines are reconciled at once.
+    pub concurrency: u16,
 }
 
 impl Default for Settings {
@@ -40,6 +42,7 @@ impl Default for Settings {
             cleanup_timeout: Duration::from_secs(120),
             resync: Duration::from_secs(300),
             queue_sample_interval: Duration::from_secs(30),
+            concurrency: 32,
         }
     }
 }
@@ -52,6 +55,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// What the watches hold: children and Secret metadata (reads come from here).
     pub caches: super::caches::Caches,
+    /// One connection per Redis, shared by the queue samples of every pipeline.
+    pub redis: super::redis_pool::RedisPool,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
@@ -73,6 +78,7 @@ impl Context {
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             caches,
+            redis: Default::default(),
             client,
             settings,
             metrics,

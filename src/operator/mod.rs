@@ -13,6 +13,7 @@ pub mod leader;
 pub mod metrics;
 pub mod rbac;
 pub mod reconcile;
+pub mod redis_pool;
 pub mod replay;
 pub mod report;
 pub mod resources;
@@ -120,6 +121,9 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = controller
+        .with_config(
+            kube::runtime::controller::Config::default().concurrency(cfg.settings.concurrency),
+        )
         .graceful_shutdown_on(async move {
             let _ = stop_rx.await;
         })

@@ -277,14 +277,16 @@ async fn observe_redis(
     let target = redis_target(p, Some(secret));
     let keys = crate::queue::QueueKeys::new(&p.namespace().unwrap_or_default(), &p.name_any());
     let timeout = ctx.settings.redis_timeout;
-    let sample = match admin::sample(&target, &keys, timeout).await {
+    let sample = match ctx.redis.sample(&target, &keys, timeout).await {
         Ok(sample) => sample,
         Err(e) => return (None, Some(e.to_string()), None),
     };
     let replay = super::replay::replay_if_requested(p, ctx, &target).await;
     // A replay moved entries between streams: report the figures after it.
     let mut sample = match replay {
-        Some(_) => admin::sample(&target, &keys, timeout)
+        Some(_) => ctx
+            .redis
+            .sample(&target, &keys, timeout)
             .await
             .unwrap_or(sample),
         None => sample,

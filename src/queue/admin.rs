@@ -9,7 +9,7 @@ use redis::streams::StreamPendingReply;
 use super::{CONSUMER_GROUP, DeadLetterFilter, Queue, QueueError, QueueKeys, QueueSettings};
 
 /// Why a Redis call failed. Messages never include the URL (it may hold a password).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AdminError {
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
@@ -50,7 +50,9 @@ impl std::fmt::Debug for RedisTarget {
     }
 }
 
-async fn connect(
+/// A multiplexed connection to `target` (the operator keeps one per Redis, see
+/// `operator::redis_pool`).
+pub async fn connect(
     target: &RedisTarget,
     timeout: Duration,
 ) -> Result<redis::aio::MultiplexedConnection, AdminError> {
@@ -121,6 +123,15 @@ pub async fn sample(
     timeout: Duration,
 ) -> Result<QueueSample, AdminError> {
     let mut conn = connect(target, timeout).await?;
+    sample_on(&mut conn, keys, timeout).await
+}
+
+/// `sample` over an open connection: one MULTI round trip.
+pub async fn sample_on(
+    conn: &mut redis::aio::MultiplexedConnection,
+    keys: &QueueKeys,
+    timeout: Duration,
+) -> Result<QueueSample, AdminError> {
     let mut pipe = redis::pipe();
     pipe.atomic()
         .ignore_errors()
@@ -142,7 +153,7 @@ pub async fn sample(
         .cmd("HGETALL")
         .arg(keys.crm_limits());
     let (lag, pending, dead, retries, crm, last_poll, backfill, limits): SampleReply =
-        tokio::time::timeout(timeout, pipe.query_async(&mut conn))
+        tokio::time::timeout(timeout, pipe.query_async(conn))
             .await
             .map_err(|_| AdminError::Timeout(timeout))?
             .map_err(redis_err)?;
