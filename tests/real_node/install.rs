@@ -410,20 +410,7 @@ fn leader_failover(node: &Node) {
         t.elapsed().as_secs_f64()
     );
     // Reconciling goes on under the new leader: a spec change reaches the Deployment.
-    kubectl_ok(
-        node,
-        &[
-            "-n",
-            crate::NS,
-            "patch",
-            "sp",
-            PIPELINE,
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"receiver":{"replicas":1}}}"#,
-        ],
-    );
+    patch_spec(node, json!({"receiver": {"replicas": 1}}));
     wait_for(60, "the receiver Deployment at 1 replica", || {
         let d = kubectl_json(node, &["-n", crate::NS, "get", "deploy", "acme-receiver"]);
         (d["spec"]["replicas"] == 1)
@@ -535,22 +522,25 @@ fn report_lingering(node: &Node, pod: &serde_json::Value) {
     );
 }
 
+/// A merge patch of the pipeline's spec.
+fn patch_spec(node: &Node, spec: serde_json::Value) {
+    let patch = json!({ "spec": spec }).to_string();
+    let args = [
+        "-n",
+        crate::NS,
+        "patch",
+        "sp",
+        PIPELINE,
+        "--type",
+        "merge",
+        "-p",
+        &patch,
+    ];
+    kubectl_ok(node, &args);
+}
+
 fn set_state(node: &Node, state: &str) {
-    let patch = json!({"spec": {"state": state}}).to_string();
-    kubectl_ok(
-        node,
-        &[
-            "-n",
-            crate::NS,
-            "patch",
-            "sp",
-            PIPELINE,
-            "--type",
-            "merge",
-            "-p",
-            &patch,
-        ],
-    );
+    patch_spec(node, json!({ "state": state }));
 }
 
 fn paused_mid_stream_then_redis_deleted_then_scaled_out(node: &Node) {
