@@ -225,7 +225,7 @@ pub fn storm_in_background(
     std::thread::spawn(move || storm_in(&cp, secret, args))
 }
 
-fn storm_in(cp_dir: &std::path::Path, secret: &str, args: &[&str]) -> Value {
+pub fn storm_in(cp_dir: &std::path::Path, secret: &str, args: &[&str]) -> Value {
     let bin = env!("CARGO_BIN_EXE_syncline");
     let mut cmd = vec![
         bin,

@@ -424,49 +424,32 @@ fn leader_failover(node: &Node) {
 /// timeout), then while the worker pod is force-deleted: every acknowledged order lands
 /// once, at its newest version.
 fn force_deleted_worker_mid_stream(node: &Node) {
-    let stream = storm_in_background(
-        node,
-        SECRET,
-        &[
-            "--profile",
-            "20x10",
-            "--orders",
-            "60",
-            "--first-id",
-            "2000",
-            "--seed",
-            "5",
-        ],
-    );
-    std::thread::sleep(Duration::from_secs(4));
     let worker = name(&pods_of(node, crate::NS, &component("worker"))[0]);
-    sigkill(container_pid_of(node, crate::NS, &worker));
-    let summary = stream.join().unwrap();
-    all_acknowledged(&summary, "storm during the worker's SIGKILL");
-    let took = wait_landed(node, &newest(&summary), true, 240);
-    println!(
-        "worker {worker} SIGKILLed mid-stream: all {} acknowledged deliveries landed once, {took:.1} s after the storm",
-        summary["sent"]
-    );
-
-    let stream = storm_in_background(
-        node,
-        SECRET,
-        &[
-            "--profile",
-            "20x10",
-            "--orders",
-            "60",
-            "--first-id",
-            "2500",
-            "--seed",
-            "6",
-        ],
-    );
-    std::thread::sleep(Duration::from_secs(4));
-    kubectl_ok(
-        node,
-        &[
+    let stream = [
+        "--profile",
+        "20x10",
+        "--orders",
+        "60",
+        "--first-id",
+        "2000",
+        "--seed",
+        "5",
+    ];
+    lands_once_through(node, &stream, "SIGKILLed", || {
+        sigkill(container_pid_of(node, crate::NS, &worker))
+    });
+    let stream = [
+        "--profile",
+        "20x10",
+        "--orders",
+        "60",
+        "--first-id",
+        "2500",
+        "--seed",
+        "6",
+    ];
+    lands_once_through(node, &stream, "force-deleted", || {
+        let delete = [
             "-n",
             crate::NS,
             "delete",
@@ -474,13 +457,27 @@ fn force_deleted_worker_mid_stream(node: &Node) {
             &worker,
             "--grace-period=0",
             "--force",
-        ],
-    );
+        ];
+        kubectl_ok(node, &delete);
+    });
+}
+
+/// A storm of `args` with `disrupt` done 4 s into it: every acknowledged delivery lands once,
+/// at its newest version.
+fn lands_once_through(node: &Node, args: &[&str], what: &str, disrupt: impl FnOnce()) {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let cp = node.cp_dir();
+    let stream = std::thread::spawn(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        storm_in(&cp, SECRET, &args)
+    });
+    std::thread::sleep(Duration::from_secs(4));
+    disrupt();
     let summary = stream.join().unwrap();
-    all_acknowledged(&summary, "storm during the worker's force-delete");
+    all_acknowledged(&summary, &format!("storm while the worker is {what}"));
     let took = wait_landed(node, &newest(&summary), true, 240);
     println!(
-        "worker {worker} force-deleted mid-stream: all {} acknowledged deliveries landed once, {took:.1} s after the storm",
+        "worker {what} mid-stream: all {} acknowledged deliveries landed once, {took:.1} s after the storm",
         summary["sent"]
     );
 }

@@ -84,6 +84,20 @@ pub fn topic(platform: StorePlatform, kind: ObjectKind, created: bool) -> String
     }
 }
 
+impl SignedDelivery {
+    /// The POST of this delivery to the receiver at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn request(&self, client: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+        let mut request = client
+            .post(format!("{}{}", base.trim_end_matches('/'), self.path))
+            .header("content-type", "application/json")
+            .body(self.body.clone());
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        request
+    }
+}
+
 impl Signer {
     /// Signs one delivery exactly as the platform would send it.
     pub fn sign(&self, out: &Outgoing) -> SignedDelivery {

@@ -159,14 +159,7 @@ fn send(
     delay: Duration,
     stats: &Arc<WebhookStats>,
 ) {
-    let mut request = client
-        .post(format!("{}{}", base.trim_end_matches('/'), d.path))
-        .header("content-type", "application/json")
-        .timeout(Duration::from_secs(5))
-        .body(d.body);
-    for (name, value) in d.headers {
-        request = request.header(name, value);
-    }
+    let request = d.request(client, base).timeout(Duration::from_secs(5));
     let stats = stats.clone();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;

@@ -183,7 +183,7 @@ impl StormArgs {
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     break;
                 };
-                let request = request(&client, &self.target, &signed);
+                let request = signed.request(&client, &self.target);
                 let (tally, order) = (tally.clone(), (d.order_id, d.version));
                 tasks.spawn(async move {
                     tokio::time::sleep(delay).await;
@@ -230,17 +230,6 @@ fn sign(signer: &Signer, d: &Planned, base: jiff::Timestamp, run_id: &str) -> Si
         delivery_id: format!("storm-{run_id}-{}", d.seq),
         at_unix: at(i64::from(d.version)).as_second(),
     })
-}
-
-fn request(client: &reqwest::Client, target: &str, d: &SignedDelivery) -> reqwest::RequestBuilder {
-    let mut request = client
-        .post(format!("{}{}", target.trim_end_matches('/'), d.path))
-        .header("content-type", "application/json")
-        .body(d.body.clone());
-    for (name, value) in &d.headers {
-        request = request.header(*name, value);
-    }
-    request
 }
 
 fn record(tally: &Mutex<Tally>, (id, version): (u64, u32), status: Option<u16>, took: Duration) {
