@@ -75,7 +75,14 @@ async fn scene(operator: &str, tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
     let op = OperatorProcess::start(
         &kubeconfig,
         operator,
-        &["--resync", "1s", "--queue-sample-interval", "1s"],
+        &[
+            "--resync",
+            "1s",
+            "--queue-sample-interval",
+            "1s",
+            "--queue-status-interval",
+            "1s",
+        ],
     );
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
     Api::namespaced(client.clone(), NS)

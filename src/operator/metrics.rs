@@ -131,7 +131,7 @@ impl PipelineFigures {
     ) -> Self {
         let n = |v: u64| Some(v as f64);
         let budget = match scaling {
-            super::scaler::Scaling::FromLag { decision, .. } => decision.budget,
+            super::scaler::Scaling::FromLag { decision, .. } => decision.load,
             _ => None,
         };
         Self {

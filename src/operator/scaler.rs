@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
 
-use crate::api::{PendingScaleDown, SyncPipelineSpec, WorkersSpec, WorkersStatus};
+use crate::api::duration::parse_duration;
+use crate::api::{PendingScaleDown, PollingSpec, SyncPipelineSpec, WorkersSpec, WorkersStatus};
 use crate::connectors::crm::hubspot::limits::{RateHeaders, pace};
 use crate::queue::admin::QueueSample;
 use crate::queue::{LoadSummary, RateBudget};
@@ -58,11 +59,16 @@ impl Policy {
     }
 }
 
-/// How full the account's CRM budget is, from the workers' load reports, in per mille so
-/// the decision compares exactly.
+/// What limits the workers, from their load reports, in per mille so the decision
+/// compares exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Budget {
-    /// Share of the workers' time spent waiting for a budget token.
+pub struct Load {
+    /// Workers with a fresh report.
+    pub reporting: u32,
+    /// Share of the workers' time they had work in hand (not waiting for events, not
+    /// backing off after an outage).
+    pub busy_permille: u32,
+    /// Share of the workers' time spent waiting for a token of the CRM budget.
     pub wait_permille: u32,
     /// The pipeline's requests per second as a share of what the budget allows.
     pub used_permille: u32,
@@ -75,17 +81,22 @@ pub struct Budget {
 const SATURATED_WAIT_PERMILLE: u32 = 200;
 /// A pipeline using this much of its budget has no room for another worker's requests.
 const SATURATED_USE_PERMILLE: u32 = 900;
+/// Workers busy less than this share of their time are not what holds the queue back (the
+/// report predates a spike, or they back off from an outage): more of them would not help.
+const BUSY_PERMILLE: u32 = 500;
 
 fn permille(x: f64) -> u32 {
     (x * 1000.0).round().clamp(0.0, 1_000_000.0) as u32
 }
 
-impl Budget {
+impl Load {
     /// From the summed reports and the budget's sustained rate (`spec.crmRateLimit`, or
     /// HubSpot's stated limit when lower).
     pub fn of(load: &LoadSummary, budget: RateBudget) -> Self {
         let allowed = 1.0 / budget.emission.as_secs_f64().max(1e-6);
         Self {
+            reporting: u32::try_from(load.workers).unwrap_or(u32::MAX),
+            busy_permille: permille(load.busy_share()),
             wait_permille: permille(load.budget_wait_share()),
             used_permille: permille(load.requests_per_second() / allowed),
             allowed_per_10s: (allowed * 10.0).round() as u32,
@@ -95,6 +106,10 @@ impl Budget {
     pub fn saturated(&self) -> bool {
         self.wait_permille >= SATURATED_WAIT_PERMILLE
             || self.used_permille >= SATURATED_USE_PERMILLE
+    }
+
+    pub fn busy(&self) -> bool {
+        self.busy_permille >= BUSY_PERMILLE
     }
 }
 
@@ -108,9 +123,19 @@ pub enum Why {
     /// The lag asks for more, but one step goes at most ×2 or +4.
     StepLimited,
     /// The lag asks for more, but the CRM budget is saturated.
-    RateLimited(Budget),
+    RateLimited(Load),
+    /// The lag asks for more, but the workers report having little to do: their report
+    /// predates the spike (the next one, within seconds, decides), or they back off from
+    /// a CRM outage that more workers would not end.
+    WorkersIdle(Load),
     /// The lag asks for fewer; the stabilization window has not passed yet.
     Stabilizing,
+    /// The lag asks for more, but the workers of the last step do not all report yet:
+    /// the next step waits to see what the last one did to the budget.
+    WaitingForWorkers(Load),
+    /// Scaled to zero and the reconciliation poll is due: one worker runs it (the poller
+    /// lives in the worker pods).
+    PollDue,
 }
 
 /// What the scaler decided for one sample.
@@ -123,8 +148,8 @@ pub struct Decision {
     pub why: Why,
     /// The scale-down waiting for its window, to keep in status.
     pub pending: Option<PendingScaleDown>,
-    /// The budget as the workers reported it, if they did.
-    pub budget: Option<Budget>,
+    /// What the workers reported, if they did.
+    pub load: Option<Load>,
 }
 
 /// Decides the replicas from `lag`, the replicas decided before (`current`, within the
@@ -133,27 +158,56 @@ pub fn decide(
     p: &Policy,
     lag: u64,
     current: i32,
-    budget: Option<Budget>,
+    load: Option<Load>,
     pending: Option<&PendingScaleDown>,
     now: Timestamp,
 ) -> Decision {
+    decide_with_poll(p, lag, current, load, pending, false, now)
+}
+
+/// `decide`, when `poll_due` also asks for one worker (the poller runs in worker pods, so
+/// a pipeline scaled to zero wakes one for each poll cycle).
+pub fn decide_with_poll(
+    p: &Policy,
+    lag: u64,
+    current: i32,
+    load: Option<Load>,
+    pending: Option<&PendingScaleDown>,
+    poll_due: bool,
+    now: Timestamp,
+) -> Decision {
     let current = current.clamp(p.min, p.max);
-    let recommended = p.recommend(lag);
+    let from_lag = p.recommend(lag);
+    let recommended = if poll_due {
+        from_lag.max(1.min(p.max))
+    } else {
+        from_lag
+    };
     let decision = |desired, why, pending| Decision {
         desired,
         recommended,
         lag,
         why,
         pending,
-        budget,
+        load,
     };
     if recommended > current {
-        // From zero there is nobody to report the budget: the first event wakes a worker.
-        if let Some(b) = budget.filter(|b| b.saturated() && current > 0) {
-            return decision(current, Why::RateLimited(b), None);
+        // From zero there is nobody to report: the first event wakes a worker.
+        if let Some(load) = load.filter(|_| current > 0) {
+            if load.saturated() {
+                return decision(current, Why::RateLimited(load), None);
+            }
+            if !load.busy() {
+                return decision(current, Why::WorkersIdle(load), None);
+            }
+            if load.reporting < u32::try_from(current).unwrap_or(0) {
+                return decision(current, Why::WaitingForWorkers(load), None);
+            }
         }
         let desired = recommended.min(p.step_cap(current));
-        let why = if desired < recommended {
+        let why = if recommended > from_lag {
+            Why::PollDue
+        } else if desired < recommended {
             Why::StepLimited
         } else if desired >= p.max && p.max > p.min {
             Why::MaxReplicas
@@ -163,7 +217,12 @@ pub fn decide(
         return decision(desired, why, None);
     }
     if recommended == current {
-        return decision(current, Why::OnLag, None);
+        let why = if recommended > from_lag {
+            Why::PollDue
+        } else {
+            Why::OnLag
+        };
+        return decision(current, why, None);
     }
     let held = match pending {
         Some(held) => PendingScaleDown {
@@ -210,11 +269,22 @@ pub fn scale(
         .map(RateHeaders::from)
         .unwrap_or_default();
     let rate = pace(RateBudget::declared(&spec.crm_rate_limit), &stated, now);
-    let budget = sample.load.as_ref().map(|l| Budget::of(l, rate));
+    let load = sample.load.as_ref().map(|l| Load::of(l, rate));
     let pending = stored.and_then(|w| w.pending_scale_down.as_ref());
+    let poll_due = policy.min == 0 && poll_due(&spec.polling, sample.last_poll.as_deref(), now);
     Scaling::FromLag {
-        decision: decide(&policy, sample.lag, current, budget, pending, now),
+        decision: decide_with_poll(&policy, sample.lag, current, load, pending, poll_due, now),
         policy,
+    }
+}
+
+/// Whether a poll cycle is due: never polled, or the last finished a whole interval ago.
+/// An unreadable interval (refused at admission anyway) counts as the default 5 minutes.
+pub fn poll_due(polling: &PollingSpec, last_poll: Option<&str>, now: Timestamp) -> bool {
+    let interval = parse_duration(&polling.interval).unwrap_or(Duration::from_secs(300));
+    match last_poll.and_then(|t| t.parse::<Timestamp>().ok()) {
+        None => true,
+        Some(at) => Duration::try_from(now.duration_since(at)).unwrap_or_default() >= interval,
     }
 }
 

@@ -35,6 +35,9 @@ pub mod reason {
     pub const RATE_LIMITED: &str = "RateLimited";
     pub const STEP_LIMITED: &str = "StepLimited";
     pub const STABILIZING: &str = "Stabilizing";
+    pub const WORKERS_IDLE: &str = "WorkersIdle";
+    pub const POLL_DUE: &str = "PollDue";
+    pub const WAITING_FOR_WORKERS: &str = "WaitingForWorkers";
     pub const LAG_UNKNOWN: &str = "LagUnknown";
     pub const STATED_LIMIT_LOWER: &str = "StatedLimitLower";
     pub const STATED_LIMIT_NOT_LOWER: &str = "StatedLimitNotLower";
@@ -292,6 +295,31 @@ fn from_lag(d: &Decision, policy: &Policy) -> (&'static str, String) {
                 tens_of_percent(b.wait_permille),
                 tens_of_percent(b.used_permille),
                 b.allowed_per_10s
+            ),
+        ),
+        Why::WaitingForWorkers(load) => (
+            reason::WAITING_FOR_WORKERS,
+            format!(
+                "{desired} worker(s), {} of them reporting: the next step waits until every worker of the last one \
+                 reports, to see what it did to the CRM budget",
+                load.reporting
+            ),
+        ),
+        Why::PollDue => (
+            reason::POLL_DUE,
+            format!(
+                "{desired} worker(s): scaled to zero, and the reconciliation poll (which runs in the worker pods) is due; \
+                 it scales back to zero after the stabilization window: {rule}"
+            ),
+        ),
+        Why::WorkersIdle(load) => (
+            reason::WORKERS_IDLE,
+            format!(
+                "holding at {desired} worker(s) although the lag asks for {}: the workers report being busy \
+                 only about {}% of their time (a report from before the events came, or backing off from a CRM outage), \
+                 so more workers would not drain faster",
+                d.recommended,
+                tens_of_percent(load.busy_permille)
             ),
         ),
     }

@@ -10,10 +10,10 @@ use std::time::Duration;
 use super::{Queue, QueueError};
 
 /// How often a worker reports its window.
-pub const REPORT_EVERY: Duration = Duration::from_secs(5);
+pub const REPORT_EVERY: Duration = Duration::from_secs(2);
 
 /// Reports older than this (a worker that stopped reporting) are not counted.
-pub const FRESH_FOR: Duration = Duration::from_secs(20);
+pub const FRESH_FOR: Duration = Duration::from_secs(10);
 
 /// The load hash expires when no worker reported for this long (every worker gone).
 const HASH_TTL: Duration = Duration::from_secs(120);
@@ -39,6 +39,9 @@ pub struct WorkerLoad {
     pub budget_wait_ms: u64,
     /// Time spent waiting for the CRM to answer.
     pub crm_ms: u64,
+    /// Time with nothing to do: waiting for events that did not come, or backing off
+    /// after a CRM outage.
+    pub idle_ms: u64,
     /// CRM requests sent.
     pub requests: u64,
     /// Queue entries finished (written, coalesced, dropped as stale, retried or dead-lettered).
@@ -46,14 +49,15 @@ pub struct WorkerLoad {
 }
 
 impl WorkerLoad {
-    /// The hash field's value: `1 <at> <window> <budget> <crm> <requests> <events>`.
+    /// The hash field's value: `1 <at> <window> <budget> <crm> <idle> <requests> <events>`.
     pub fn encode(&self) -> String {
         format!(
-            "{VERSION} {} {} {} {} {} {}",
+            "{VERSION} {} {} {} {} {} {} {}",
             self.at_ms,
             self.window_ms,
             self.budget_wait_ms,
             self.crm_ms,
+            self.idle_ms,
             self.requests,
             self.events
         )
@@ -71,6 +75,7 @@ impl WorkerLoad {
             window_ms: next()?,
             budget_wait_ms: next()?,
             crm_ms: next()?,
+            idle_ms: next()?,
             requests: next()?,
             events: next()?,
         };
@@ -86,6 +91,7 @@ pub struct LoadSummary {
     pub window_ms: u64,
     pub budget_wait_ms: u64,
     pub crm_ms: u64,
+    pub idle_ms: u64,
     pub requests: u64,
     pub events: u64,
 }
@@ -104,6 +110,7 @@ impl LoadSummary {
             sum.window_ms += load.window_ms;
             sum.budget_wait_ms += load.budget_wait_ms.min(load.window_ms);
             sum.crm_ms += load.crm_ms.min(load.window_ms);
+            sum.idle_ms += load.idle_ms.min(load.window_ms);
             sum.requests += load.requests;
             sum.events += load.events;
         }
@@ -118,6 +125,11 @@ impl LoadSummary {
     /// Share of the workers' time spent waiting on CRM answers (0..=1).
     pub fn crm_share(&self) -> f64 {
         self.crm_ms as f64 / self.window_ms.max(1) as f64
+    }
+
+    /// Share of the workers' time they had work in hand (0..=1).
+    pub fn busy_share(&self) -> f64 {
+        1.0 - (self.idle_ms as f64 / self.window_ms.max(1) as f64).min(1.0)
     }
 
     /// The mean window, which turns the summed counts into rates.
@@ -205,6 +217,7 @@ mod tests {
             window_ms: 5_000,
             budget_wait_ms: budget,
             crm_ms: crm,
+            idle_ms: 5_000 - budget - crm,
             requests,
             events,
         }
@@ -216,11 +229,11 @@ mod tests {
         assert_eq!(WorkerLoad::decode(&r.encode()), Some(r));
         for bad in [
             "",
-            "2 1 5000 0 0 0 0",
-            "1 1 5000 0 0 0",
-            "1 1 5000 0 0 0 0 9",
-            "1 1 0 0 0 0 0",
-            "1 x 5000 0 0 0 0",
+            "2 1 5000 0 0 0 0 0",
+            "1 1 5000 0 0 0 0",
+            "1 1 5000 0 0 0 0 0 9",
+            "1 1 0 0 0 0 0 0",
+            "1 x 5000 0 0 0 0 0",
         ] {
             assert_eq!(WorkerLoad::decode(bad), None, "{bad:?}");
         }
@@ -242,6 +255,7 @@ mod tests {
         assert_eq!(s.workers, 2);
         assert!((s.budget_wait_share() - 0.7).abs() < 1e-9);
         assert!((s.crm_share() - 0.15).abs() < 1e-9);
+        assert!((s.busy_share() - 0.85).abs() < 1e-9);
         // Two workers over 5 s windows: 95 requests and 2,000 events in 5 s.
         assert!((s.requests_per_second() - 19.0).abs() < 1e-9);
         assert!((s.events_per_second() - 400.0).abs() < 1e-9);
@@ -253,8 +267,9 @@ mod tests {
 
     #[test]
     fn a_wait_longer_than_its_window_counts_as_the_whole_window() {
-        let fields: BTreeMap<String, String> =
-            [("a".to_string(), report(10, 9_000, 0, 1, 1).encode())].into();
+        let mut long = report(10, 0, 0, 1, 1);
+        long.budget_wait_ms = 9_000;
+        let fields: BTreeMap<String, String> = [("a".to_string(), long.encode())].into();
         assert_eq!(
             LoadSummary::of(&fields, 10).unwrap().budget_wait_share(),
             1.0

@@ -18,6 +18,7 @@ pub struct LoadMeter(Arc<Counters>);
 struct Counters {
     budget_wait_us: AtomicU64,
     crm_us: AtomicU64,
+    idle_us: AtomicU64,
     requests: AtomicU64,
     events: AtomicU64,
 }
@@ -39,6 +40,11 @@ impl LoadMeter {
         self.0.requests.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Time with nothing to do (an empty read, an outage back-off).
+    pub fn idle(&self, d: Duration) {
+        self.0.idle_us.fetch_add(micros(d), Ordering::Relaxed);
+    }
+
     pub fn events(&self, n: usize) {
         self.0
             .events
@@ -53,6 +59,7 @@ impl LoadMeter {
             window_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1),
             budget_wait_ms: c.budget_wait_us.swap(0, Ordering::Relaxed) / 1000,
             crm_ms: c.crm_us.swap(0, Ordering::Relaxed) / 1000,
+            idle_ms: c.idle_us.swap(0, Ordering::Relaxed) / 1000,
             requests: c.requests.swap(0, Ordering::Relaxed),
             events: c.events.swap(0, Ordering::Relaxed),
         }
@@ -100,6 +107,7 @@ mod tests {
         m.budget_wait(Duration::from_micros(500));
         m.crm_call(Duration::from_millis(300));
         m.crm_call(Duration::from_millis(200));
+        m.idle(Duration::from_millis(2_000));
         m.events(40);
         let clone = m.clone();
         clone.events(2);
@@ -111,6 +119,7 @@ mod tests {
                 window_ms: 5_000,
                 budget_wait_ms: 1_500,
                 crm_ms: 500,
+                idle_ms: 2_000,
                 requests: 2,
                 events: 42,
             }

@@ -327,13 +327,15 @@ pub async fn consume(
                 }
             }
             if entries.is_empty() {
+                let reading = Instant::now();
                 entries = handler
                     .queue
                     .read_batch(&handler.consumer, batch_size, settings.block)
                     .await?;
-            }
-            if entries.is_empty() {
-                return Ok(BatchReport::default());
+                if entries.is_empty() {
+                    handler.writer.load.idle(reading.elapsed());
+                    return Ok(BatchReport::default());
+                }
             }
             let report = handler.handle(&entries).await;
             if report.is_ok() {
@@ -356,8 +358,11 @@ pub async fn consume(
                 Duration::from_secs(1)
             }
         };
-        if !wait.is_zero() && pause(wait, &mut stopped).await {
-            break;
+        if !wait.is_zero() {
+            handler.writer.load.idle(wait);
+            if pause(wait, &mut stopped).await {
+                break;
+            }
         }
     }
     let _ = reporter.await;

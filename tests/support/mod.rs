@@ -122,6 +122,7 @@ impl Drop for ControlPlane {
 pub mod hubspot;
 pub mod node;
 pub mod operator;
+pub mod orders;
 pub mod pipelines;
 pub mod redis;
 pub mod stores;

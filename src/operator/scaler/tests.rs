@@ -14,8 +14,10 @@ fn at(secs: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + secs).unwrap()
 }
 
-fn budget(wait_permille: u32, used_permille: u32) -> Option<Budget> {
-    Some(Budget {
+fn budget(wait_permille: u32, used_permille: u32) -> Option<Load> {
+    Some(Load {
+        reporting: 100,
+        busy_permille: 1000,
         wait_permille,
         used_permille,
         allowed_per_10s: 97,
@@ -82,6 +84,29 @@ fn a_saturated_budget_holds_and_headroom_scales() {
             "{b:?} from {current}"
         );
     }
+    // Idle workers (a report from before the spike, an outage back-off) hold too, until a
+    // report shows them busy.
+    let idle = Some(Load {
+        busy_permille: 300,
+        ..budget(0, 100).unwrap()
+    });
+    let d = decide(&p, lag, 2, idle, None, at(0));
+    assert_eq!((d.desired, matches!(d.why, Why::WorkersIdle(_))), (2, true));
+    let busy = Some(Load {
+        busy_permille: 500,
+        ..budget(0, 100).unwrap()
+    });
+    assert_eq!(decide(&p, lag, 2, busy, None, at(0)).desired, 6);
+    // The workers of the last step not all reporting yet: the next step waits for them.
+    let partly = Some(Load {
+        reporting: 3,
+        ..budget(0, 100).unwrap()
+    });
+    let d = decide(&p, lag, 5, partly, None, at(0));
+    assert_eq!(
+        (d.desired, matches!(d.why, Why::WaitingForWorkers(_))),
+        (5, true)
+    );
     // Saturated or not, a falling lag still scales down after the window.
     let d = decide(&p, 0, 4, budget(900, 1000), None, at(0));
     assert_eq!((d.desired, d.why), (4, Why::Stabilizing));
@@ -141,11 +166,14 @@ fn the_budget_figures_come_from_the_reports_and_the_rate() {
         window_ms: 5_000,
         budget_wait_ms: 1_500,
         crm_ms: 3_000,
+        idle_ms: 250,
         requests: 45,
         events: 900,
     };
-    let b = Budget::of(&load, RateBudget::new(100, Duration::from_secs(10)));
+    let b = Load::of(&load, RateBudget::new(100, Duration::from_secs(10)));
     assert_eq!(b.wait_permille, 300);
+    assert_eq!(b.busy_permille, 950);
+    assert_eq!(b.reporting, 1);
     assert_eq!(b.allowed_per_10s, 96);
     assert!((930..=940).contains(&b.used_permille), "{b:?}");
     assert!(b.saturated());
@@ -180,4 +208,38 @@ fn each_change_of_replicas_is_one_event_with_from_to_and_lag() {
     assert_eq!(scale_event(5, &up).unwrap().0, "ScaledDown");
     assert_eq!(scale_event(3, &Scaling::Paused).unwrap().0, "ScaledDown");
     assert_eq!(scale_event(0, &Scaling::Paused), None);
+}
+
+#[test]
+fn scaled_to_zero_a_due_poll_wakes_one_worker_and_the_first_event_too() {
+    let p = Policy { min: 0, ..policy() };
+    let d = decide_with_poll(&p, 0, 0, None, None, true, at(0));
+    assert_eq!((d.desired, d.why), (1, Why::PollDue));
+    let d = decide_with_poll(&p, 0, 1, None, None, true, at(1));
+    assert_eq!((d.desired, d.why), (1, Why::PollDue), "kept while due");
+    // Polled: back to zero after the window.
+    let d = decide_with_poll(&p, 0, 1, None, None, false, at(2));
+    assert_eq!((d.desired, d.why), (1, Why::Stabilizing));
+    let d = decide_with_poll(&p, 0, 1, None, d.pending.as_ref(), false, at(302));
+    assert_eq!(d.desired, 0);
+    // One event wakes a worker at the next sample, whatever the window.
+    let d = decide(&p, 1, 0, None, None, at(303));
+    assert_eq!((d.desired, d.why), (1, Why::OnLag));
+}
+
+#[test]
+fn a_poll_is_due_when_never_run_or_an_interval_ago() {
+    let polling = PollingSpec {
+        interval: "30s".into(),
+        ..PollingSpec::default()
+    };
+    let now: Timestamp = "2026-12-01T10:00:30Z".parse().unwrap();
+    assert!(poll_due(&polling, None, now));
+    assert!(poll_due(&polling, Some("2026-12-01T10:00:00Z"), now));
+    assert!(!poll_due(&polling, Some("2026-12-01T10:00:01Z"), now));
+    assert!(poll_due(&polling, Some("garbage"), now));
+    assert!(
+        !poll_due(&polling, Some("2026-12-01T10:05:00Z"), now),
+        "a clock ahead"
+    );
 }

@@ -2,7 +2,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::*;
 use crate::api::PendingScaleDown;
-use crate::operator::scaler::Budget;
+use crate::operator::scaler::Load;
 
 fn t(secs: i64) -> Time {
     Time(Timestamp::from_second(1_800_000_000 + secs).unwrap())
@@ -45,7 +45,7 @@ fn scaled(desired: i32, why: Why, max: i32, stabilization_secs: u64) -> Scaling 
             lag: 0,
             why,
             pending: None,
-            budget: None,
+            load: None,
         },
         policy: Policy {
             min: 1,
@@ -441,13 +441,15 @@ fn what_holds_the_scaler_is_named_with_rounded_figures() {
                 desired: 1,
                 recommended: 8,
                 lag: 4_000,
-                why: Why::RateLimited(Budget {
+                why: Why::RateLimited(Load {
+                    reporting: 1,
+                    busy_permille: 1000,
                     wait_permille: wait,
                     used_permille: used,
                     allowed_per_10s: 96,
                 }),
                 pending: None,
-                budget: None,
+                load: None,
             },
             policy: Policy {
                 min: 1,
@@ -504,7 +506,7 @@ fn a_pending_scale_down_is_kept_in_status_and_survives_an_unread_queue() {
             lag: 100,
             why: Why::Stabilizing,
             pending: Some(pending.clone()),
-            budget: None,
+            load: None,
         },
         policy: Policy {
             min: 1,

@@ -1,0 +1,397 @@
+//! Budget-aware autoscaling end to end. The real operator (against a KWOK API server, as the
+//! shipped service account) decides the worker replicas from what Redis holds; a stand-in
+//! for the kubelet runs exactly that many real `syncline worker` processes against a real
+//! redis-server and the HubSpot simulator (100 requests per 10 s), so the scaler reads the
+//! load reports of real workers draining a real backlog.
+//!
+//! - A fast CRM: one worker already waits on the shared budget, so the lag grows but the
+//!   replicas stay at one (`RateLimited`).
+//! - A CRM answering in 400 ms: one worker cannot fill the budget, the replicas rise, and
+//!   the backlog drains measurably faster than with one fixed worker.
+//! - `minReplicas: 0`: an idle pipeline runs no worker, one event wakes one, and a due
+//!   reconciliation poll wakes one too.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, PostParams};
+use support::hubspot::{HubspotSim, TOKEN};
+use support::operator::OperatorProcess;
+use support::orders::order;
+use support::pipelines::{NS, condition_of, pipeline, secret, setup};
+use support::redis::RedisServer;
+use support::{ControlPlane, Mode, eventually};
+use syncline::api::{ObjectKind, StorePlatform, SyncPipeline, condition};
+use syncline::queue::{EventEnvelope, Queue, QueueKeys, QueueSettings, Scheme};
+use syncline::sim::hubspot::FaultConfig;
+
+/// Worker processes following a Deployment's `spec.replicas`, as a kubelet would.
+struct Kubelet {
+    manifest: PathBuf,
+    pods: Vec<Child>,
+    /// The most workers that ran at once.
+    most: usize,
+}
+
+impl Kubelet {
+    fn new(manifest: PathBuf) -> Self {
+        Self {
+            manifest,
+            pods: Vec::new(),
+            most: 0,
+        }
+    }
+
+    /// Starts or stops workers (newest first, with SIGTERM, as a scale-down does) until
+    /// `replicas` run.
+    fn follow(&mut self, replicas: usize) {
+        while self.pods.len() < replicas {
+            let child = Command::new(env!("CARGO_BIN_EXE_syncline"))
+                .args(["worker", "-f"])
+                .arg(&self.manifest)
+                .args(["--listen", "127.0.0.1:0"])
+                .env("SYNCLINE_CRM_TOKEN", TOKEN)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log())
+                .spawn()
+                .unwrap();
+            self.pods.push(child);
+        }
+        while self.pods.len() > replicas {
+            let mut child = self.pods.pop().unwrap();
+            stop(&mut child);
+        }
+        self.most = self.most.max(self.pods.len());
+    }
+}
+
+/// The workers' log (appended; kept for a failed run).
+fn log() -> std::fs::File {
+    let path = std::env::temp_dir().join(format!(
+        "syncline-test-autoscale-{}.log",
+        std::process::id()
+    ));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+}
+
+/// SIGTERM, then SIGKILL after the worker's 15 s grace (it finishes its batch first).
+fn stop(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Kubelet {
+    fn drop(&mut self) {
+        for child in &mut self.pods {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+struct Scene {
+    // Dropped in this order: the operator before the cluster it talks to.
+    _op: OperatorProcess,
+    pipelines: Api<SyncPipeline>,
+    deployments: Api<Deployment>,
+    redis: RedisServer,
+    crm: HubspotSim,
+    dir: tempfile::TempDir,
+    _cp: ControlPlane,
+}
+
+async fn scene(name: &str) -> Scene {
+    let cp = ControlPlane::start(Mode::Kwok);
+    let client = setup(&cp).await;
+    let redis = RedisServer::start();
+    let crm = HubspotSim::with_limit(100).await;
+    let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
+    let op = OperatorProcess::start(
+        &kubeconfig,
+        name,
+        &[
+            "--resync",
+            "1s",
+            "--queue-sample-interval",
+            "1s",
+            "--queue-status-interval",
+            "1s",
+        ],
+    );
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), NS)
+        .create(&PostParams::default(), &secret("creds", "s"))
+        .await
+        .unwrap();
+    Scene {
+        _op: op,
+        pipelines: Api::namespaced(client.clone(), NS),
+        deployments: Api::namespaced(client, NS),
+        redis,
+        crm,
+        dir: tempfile::tempdir().unwrap(),
+        _cp: cp,
+    }
+}
+
+impl Scene {
+    /// Creates pipeline `name` writing to the simulator, with `min..=max` workers, one per
+    /// 100 events waiting, and returns the manifest its workers read.
+    async fn pipeline(
+        &self,
+        name: &str,
+        min: i32,
+        max: i32,
+        tweak: impl FnOnce(&mut SyncPipeline),
+    ) -> PathBuf {
+        let mut p = pipeline(name, "creds", &self.redis.url(), "Retain");
+        p.spec.crm.url = self.crm.url("");
+        p.spec.crm_rate_limit.requests = 100;
+        p.spec.crm_rate_limit.per_seconds = 10;
+        p.spec.workers.min_replicas = min;
+        p.spec.workers.max_replicas = max;
+        p.spec.workers.target_lag_per_worker = 100;
+        p.spec.workers.scale_down_stabilization_seconds = 5;
+        p.spec.workers.batch_size = 100;
+        tweak(&mut p);
+        self.pipelines
+            .create(&PostParams::default(), &p)
+            .await
+            .unwrap();
+        let manifest = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&manifest, serde_yaml::to_string(&p).unwrap()).unwrap();
+        manifest
+    }
+
+    async fn replicas(&self, name: &str) -> Option<usize> {
+        let d = self
+            .deployments
+            .get_opt(&format!("{name}-worker"))
+            .await
+            .ok()??;
+        usize::try_from(d.spec?.replicas?).ok()
+    }
+
+    fn queue(&self, name: &str) -> Queue {
+        Queue::new(
+            &self.redis.url(),
+            QueueKeys::new(NS, name),
+            QueueSettings::default(),
+        )
+        .unwrap()
+    }
+
+    /// Enqueues `orders/create` for orders `ids` the way the receiver does.
+    async fn enqueue(&self, name: &str, ids: std::ops::Range<u64>) {
+        let queue = self.queue(name);
+        for id in ids {
+            let body = order(id, 1, &format!("o{id}@example.com"));
+            let envelope = EventEnvelope {
+                delivery_id: format!("{name}-{id}"),
+                platform: StorePlatform::Shopify,
+                scheme: Scheme::Shopify,
+                topic: "orders/create".into(),
+                object_kind: Some(ObjectKind::Orders),
+                object_id: Some(id.to_string()),
+                received_at: "2026-12-01T10:00:00Z".into(),
+                body: body.to_string(),
+            };
+            queue.enqueue(&envelope).await.unwrap();
+        }
+    }
+
+    fn deals(&self) -> usize {
+        self.crm
+            .sim
+            .stats()
+            .objects
+            .get("deals")
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// What one drain showed.
+struct Drain {
+    seconds: f64,
+    most_workers: usize,
+    reasons: BTreeSet<String>,
+}
+
+/// Runs workers as the operator asks for pipeline `name` while `events` orders (ids from
+/// `first`) drain into the CRM; answers when every deal landed and the queue is empty.
+async fn drain(s: &Scene, name: &str, manifest: &Path, first: u64, events: u64) -> Drain {
+    let mut kubelet = Kubelet::new(manifest.to_path_buf());
+    let deals_before = s.deals();
+    // One worker consuming (its first load report is in Redis) before the spike.
+    kubelet.follow(s.replicas(name).await.unwrap_or(1).max(1));
+    let load_key = QueueKeys::new(NS, name).load();
+    eventually(30, "the first worker reports its load", || async {
+        (s.redis.cli(&["HLEN", &load_key]).trim() != "0").then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    s.enqueue(name, first..first + events).await;
+    let events_key = QueueKeys::new(NS, name).events();
+    let mut reasons = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "{name}: the backlog did not drain in 180 s"
+        );
+        if let Some(n) = s.replicas(name).await {
+            kubelet.follow(n.max(1));
+        }
+        if let Some((_, reason, _)) =
+            condition_of(&s.pipelines, name, condition::SCALING_ACTIVE).await
+        {
+            reasons.insert(reason);
+        }
+        let landed = s.deals() - deals_before;
+        let lag: u64 = s
+            .redis
+            .cli(&["XLEN", &events_key])
+            .trim()
+            .parse()
+            .unwrap_or(u64::MAX);
+        if landed as u64 == events && lag == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let stats = s.crm.sim.stats();
+    assert!(
+        stats.duplicates.is_empty(),
+        "{name}: duplicates {:?}",
+        stats.duplicates
+    );
+    assert_eq!(
+        stats.rate_limited, 0,
+        "{name}: the shared budget let a 429 through"
+    );
+    eprintln!(
+        "{name}: {events} orders drained in {seconds:.1} s, at most {} worker(s), reasons {reasons:?}",
+        kubelet.most
+    );
+    Drain {
+        seconds,
+        most_workers: kubelet.most,
+        reasons,
+    }
+}
+
+#[tokio::test]
+async fn workers_scale_only_while_the_crm_budget_has_room() {
+    let s = scene("op-autoscale").await;
+
+    // A fast CRM: one worker keeps the budget busy; more would only queue for it.
+    s.crm.sim.set_faults(FaultConfig {
+        latency_ms: 20,
+        ..FaultConfig::default()
+    });
+    let fast = s.pipeline("fast", 1, 8, |_| {}).await;
+    let d = drain(&s, "fast", &fast, 1, 1_500).await;
+    assert!(d.reasons.contains("RateLimited"), "{:?}", d.reasons);
+    assert!(
+        d.most_workers <= 2,
+        "a saturated budget still scaled to {}",
+        d.most_workers
+    );
+
+    // A CRM answering in 400 ms: one worker leaves most of the budget unused.
+    s.crm.sim.set_faults(FaultConfig {
+        latency_ms: 400,
+        ..FaultConfig::default()
+    });
+    let fixed = s.pipeline("fixed", 1, 1, |_| {}).await;
+    let one = drain(&s, "fixed", &fixed, 10_000, 1_200).await;
+    assert_eq!(one.most_workers, 1);
+    let auto = s.pipeline("auto", 1, 8, |_| {}).await;
+    let scaled = drain(&s, "auto", &auto, 20_000, 1_200).await;
+    assert!(
+        scaled.most_workers >= 3,
+        "the slow CRM scaled only to {}",
+        scaled.most_workers
+    );
+    assert!(
+        scaled.seconds < one.seconds * 0.75,
+        "autoscaled {:.1} s is not measurably faster than one worker's {:.1} s",
+        scaled.seconds,
+        one.seconds
+    );
+    eprintln!(
+        "slow CRM: one worker {:.1} s, autoscaled ({} workers) {:.1} s",
+        one.seconds, scaled.most_workers, scaled.seconds
+    );
+}
+
+#[tokio::test]
+async fn scaled_to_zero_the_first_event_wakes_a_worker() {
+    let s = scene("op-zero").await;
+    let manifest = s
+        .pipeline("idle", 0, 4, |p| {
+            // No store to poll: the poll record is what keeps a worker up, so the test writes
+            // a recent one for this pipeline, as a finished cycle would.
+            p.spec.polling.interval = "1h".into();
+        })
+        .await;
+    let last_poll = QueueKeys::new(NS, "idle").last_poll();
+    s.redis.cli(&[
+        "SET",
+        &last_poll,
+        &k8s_openapi::jiff::Timestamp::now().to_string(),
+    ]);
+    eventually(30, "an idle pipeline scaled to zero", || async {
+        (s.replicas("idle").await == Some(0)).then_some(())
+    })
+    .await;
+    let mut kubelet = Kubelet::new(manifest);
+    s.enqueue("idle", 1..2).await;
+    let woke = Instant::now();
+    eventually(10, "one event wakes one worker", || async {
+        (s.replicas("idle").await == Some(1)).then_some(())
+    })
+    .await;
+    eprintln!(
+        "woken {:.1} s after the event",
+        woke.elapsed().as_secs_f64()
+    );
+    kubelet.follow(1);
+    eventually(60, "the event's deal landed", || async {
+        (s.deals() == 1).then_some(())
+    })
+    .await;
+    // Back to zero after the 5 s window, and a due poll wakes a worker again.
+    eventually(60, "back to zero", || async {
+        (s.replicas("idle").await == Some(0)).then_some(())
+    })
+    .await;
+    kubelet.follow(0);
+    s.redis.cli(&["DEL", &last_poll]);
+    eventually(10, "a due poll wakes a worker", || async {
+        (s.replicas("idle").await == Some(1)).then_some(())
+    })
+    .await;
+    let (_, reason, _) = condition_of(&s.pipelines, "idle", condition::SCALING_ACTIVE)
+        .await
+        .unwrap();
+    assert_eq!(reason, "PollDue");
+}
