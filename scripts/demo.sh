@@ -60,7 +60,7 @@ for ns in syncline-system shops; do
 done
 "$bin/helm" --kubeconfig "$cp/kubeconfig-host" install syncline charts/syncline -n syncline-system \
   --set image.repository=localhost/syncline --set-string image.tag="$version" --set image.pullPolicy=Never \
-  --set queueSampleInterval=2s --set resync=30s --set redis.enabled=true \
+  --set queueSampleInterval=2s --set queueStatusInterval=2s --set resync=30s --set redis.enabled=true \
   --set redis.image.repository=localhost/syncline-redis --set-string redis.image.tag="$redis_tag" \
   --set redis.image.pullPolicy=Never --wait --timeout 180s >/dev/null
 k get pods -n syncline-system
@@ -161,16 +161,23 @@ sed -n '/^---$/q;p' examples/valid/shopify.yaml >"$dir/secret.yaml"
 inside "$syncline" dlq list -f "$dir/pipeline.yaml" --secrets "$dir/secret.yaml" | sed 's/^/    /'
 
 say "a storm with a spike through the receiver Service: 20/s for 5 s, 150/s for 10 s, 20/s for 5 s"
+echo "  the CRM now answers in 300 ms, so one worker cannot use the whole budget: the operator adds"
+echo "  workers from the lag until their reports say the budget is saturated (RateLimited)"
+inside curl -sf -X POST -H 'Content-Type: application/json' -d '{"latencyMs": 300}' \
+  http://hubspot-sim.shops.svc.cluster.local:8090/_sim/faults >/dev/null
 inside "$syncline" sim storm --target "$receiver" --secret "$secret" \
   --profile 20x5,150x10,20x5 --orders 500 --first-id 100000 --duplicates 0.05 --out-of-order 0.05 \
   >"$dir/storm.json" 2>"$dir/storm.log" &
 storm=$!
-while kill -0 "$storm" 2>/dev/null; do
-  printf '  %s   %s\n' "$(tail -n1 "$dir/storm.log" 2>/dev/null)" \
-    "$(k get sp acme-shopify -n shops --no-headers -o custom-columns=WORKERS:.status.workers.readyReplicas,DESIRED:.status.workers.replicas,LAG:.status.queue.lag | awk '{print "workers " $1 "/" $2 " lag " $3}')"
+live='{.status.workers.readyReplicas}/{.status.workers.desiredReplicas} lag {.status.queue.lag} drain {.status.queue.drainSeconds}s {.status.conditions[?(@.type=="ScalingActive")].reason}'
+view() { printf '  %-60s workers %s\n' "$(tail -n1 "$dir/storm.log" 2>/dev/null)" "$(k get sp acme-shopify -n shops -o jsonpath="$live")"; }
+while kill -0 "$storm" 2>/dev/null; do view; sleep 2; done
+wait "$storm"
+for _ in $(seq 1 60); do
+  view
+  [ "$(rcli XLEN "sl:{shops/acme-shopify}:events")" = 0 ] && break
   sleep 2
 done
-wait "$storm"
 python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -188,6 +195,10 @@ print(sum(1 for i, v in want.items() if have.get(i) == [float(v)]), "of", len(wa
 wait_for 120 "the storm's orders in the CRM" bash -c "scripts/control-plane.sh exec '$cp' curl -sf \
   http://hubspot-sim.shops.svc.cluster.local:8090/_sim/objects/deals | python3 -c '$landed' '$newest' | grep -Eq '^([0-9]+) of \\1\$'"
 echo "  every acknowledged order in the CRM once, at its newest version: $(crm /_sim/objects/deals | python3 -c "$landed" "$newest")"
+crm /_sim/writes >"$dir/writes.json"
+echo "  $(scripts/latency.py "$dir/storm.json" "$dir/writes.json")"
+k get events -n shops --field-selector involvedObject.name=acme-shopify,reason=ScaledUp -o custom-columns=NOTE:.message --no-headers 2>/dev/null | sed 's/^/  ScaledUp   /' | tail -n 4
+k get events -n shops --field-selector involvedObject.name=acme-shopify,reason=ScaledDown -o custom-columns=NOTE:.message --no-headers 2>/dev/null | sed 's/^/  ScaledDown /' | tail -n 2
 k get syncpipelines -n shops
 
 say "pausing the pipeline: worker pods stop (SIGTERM, batch in hand acknowledged), the receiver keeps queueing"

@@ -109,6 +109,9 @@ pub struct Summary {
     pub p99_ms: f64,
     /// Order id → the newest version a 2xx was given for: what must reach the CRM.
     pub newest_acknowledged: BTreeMap<u64, u32>,
+    /// Order id → when (Unix ms) the first acknowledged delivery of that newest version was
+    /// sent: with the CRM's write times, the end-to-end latency.
+    pub newest_sent_at_ms: BTreeMap<u64, u64>,
 }
 
 #[derive(Default)]
@@ -188,9 +191,10 @@ impl StormArgs {
                 tasks.spawn(async move {
                     tokio::time::sleep(delay).await;
                     let sent = Instant::now();
+                    let sent_at = crate::queue::unix_ms();
                     let answer = request.send().await.map(|r| r.status().as_u16());
                     drop(slot);
-                    record(&tally, order, answer.ok(), sent.elapsed());
+                    record(&tally, order, answer.ok(), (sent_at, sent.elapsed()));
                 });
             }
         }
@@ -232,15 +236,27 @@ fn sign(signer: &Signer, d: &Planned, base: jiff::Timestamp, run_id: &str) -> Si
     })
 }
 
-fn record(tally: &Mutex<Tally>, (id, version): (u64, u32), status: Option<u16>, took: Duration) {
+/// Counts one answer; `sent` is when the request went (Unix ms) and how long it took.
+fn record(
+    tally: &Mutex<Tally>,
+    (id, version): (u64, u32),
+    status: Option<u16>,
+    (sent_at, took): (u64, Duration),
+) {
     let mut t = crate::sim::lock(tally);
     t.summary.sent += 1;
     match status {
         Some(s) if (200..300).contains(&s) => {
             t.summary.acknowledged += 1;
             t.latencies.push(took.as_secs_f64() * 1000.0);
-            let newest = t.summary.newest_acknowledged.entry(id).or_insert(version);
-            *newest = (*newest).max(version);
+            let newest = *t.summary.newest_acknowledged.entry(id).or_insert(version);
+            if version > newest {
+                t.summary.newest_acknowledged.insert(id, version);
+                t.summary.newest_sent_at_ms.insert(id, sent_at);
+            } else if version == newest {
+                let first = t.summary.newest_sent_at_ms.entry(id).or_insert(sent_at);
+                *first = (*first).min(sent_at);
+            }
         }
         Some(s) => *t.summary.statuses.entry(s).or_insert(0) += 1,
         None => t.summary.errors += 1,
@@ -290,13 +306,19 @@ mod tests {
     fn acknowledgements_keep_each_orders_newest_version() {
         let tally = Mutex::new(Tally::default());
         let ms = Duration::from_millis(3);
-        record(&tally, (7, 2), Some(200), ms);
-        record(&tally, (7, 1), Some(200), ms);
-        record(&tally, (7, 3), Some(503), ms);
-        record(&tally, (8, 1), None, ms);
+        record(&tally, (7, 2), Some(200), (1_000, ms));
+        record(&tally, (7, 2), Some(200), (900, ms));
+        record(&tally, (7, 1), Some(200), (800, ms));
+        record(&tally, (7, 3), Some(503), (1_100, ms));
+        record(&tally, (8, 1), None, (1_200, ms));
         let s = &tally.lock().unwrap().summary;
         assert_eq!(s.newest_acknowledged, BTreeMap::from([(7, 2)]));
-        assert_eq!((s.sent, s.acknowledged, s.errors), (4, 2, 1));
+        assert_eq!(
+            s.newest_sent_at_ms,
+            BTreeMap::from([(7, 900)]),
+            "the first send of the newest version"
+        );
+        assert_eq!((s.sent, s.acknowledged, s.errors), (5, 3, 1));
         assert_eq!(s.statuses, BTreeMap::from([(503, 1)]));
     }
 }

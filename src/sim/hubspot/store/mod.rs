@@ -41,6 +41,8 @@ pub struct WriteRecord {
     pub key: String,
     pub new: bool,
     pub properties: BTreeMap<String, String>,
+    /// When the write was applied (Unix ms), for end-to-end latency figures.
+    pub at_ms: u64,
 }
 
 /// Two objects sharing a unique value: a bug in whoever wrote them (or in the simulator).
@@ -399,6 +401,7 @@ impl Store {
             key: input.id.clone(),
             new,
             properties: input.properties.clone(),
+            at_ms: crate::queue::unix_ms(),
         });
         Ok((object, new))
     }
