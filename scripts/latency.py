@@ -26,7 +26,9 @@ def main():
     for w in writes:
         if w.get("objectType") != "deals":
             continue
-        key = w["properties"].get("syncline_order_key", "")
+        # Upserts name the deal by its id property; the key is then the record's `key`.
+        key = w["key"] if w.get("idProperty") == "syncline_order_key" else \
+            w["properties"].get("syncline_order_key", "")
         try:
             order = int(key.rsplit(":", 1)[-1])
             version = float(w["properties"].get("amount") or 0)
