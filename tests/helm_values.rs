@@ -4,6 +4,8 @@
 
 mod support;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::Api;
 use serde_json::Value;
 use support::helm::{CHART, helm, refused, run};
 use support::{ControlPlane, Mode};
@@ -103,8 +105,8 @@ fn helm_lint_and_template_refuse_wrong_values_by_name_and_pass_the_defaults() {
     }
 }
 
-#[test]
-fn helm_install_refuses_a_wrong_value_and_installs_the_defaults() {
+#[tokio::test]
+async fn helm_install_refuses_a_wrong_value_and_installs_the_defaults() {
     let cp = ControlPlane::start(Mode::ApiOnly);
     let install = [
         "install",
@@ -139,15 +141,8 @@ fn helm_install_refuses_a_wrong_value_and_installs_the_defaults() {
     );
 
     helm(&cp, &install);
-    let (ok, out, err) = cp.kubectl(&[
-        "get",
-        "deploy",
-        "syncline-operator",
-        "-n",
-        "syncline-system",
-        "-o",
-        "jsonpath={.spec.replicas}",
-    ]);
-    assert!(ok, "{err}");
-    assert_eq!(out, "2", "the default replicas");
+    let deployments: Api<Deployment> = Api::namespaced(cp.client().await, "syncline-system");
+    let operator = deployments.get("syncline-operator").await.unwrap();
+    let replicas = operator.spec.and_then(|s| s.replicas);
+    assert_eq!(replicas, Some(2), "the default replicas");
 }

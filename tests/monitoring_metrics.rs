@@ -13,7 +13,7 @@ use std::time::Duration;
 use kube::api::Api;
 use serde_json::json;
 use support::hubspot::{HubspotSim, TOKEN};
-use support::operator::OperatorProcess;
+use support::operator::{OperatorProcess, metric_value as value};
 use support::pipelines::{NS, create_with_secret, pipeline, setup};
 use support::redis::{RedisServer, free_port};
 use support::stores::StoreSimServer;
@@ -64,14 +64,6 @@ async fn get(url: &str) -> String {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
-}
-
-/// A metric's value summed over its label sets (0 when absent).
-fn value(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 struct Run(Child);
