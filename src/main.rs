@@ -223,10 +223,14 @@ struct OperatorArgs {
     /// How often a healthy pipeline is re-checked (Redis reachability).
     #[arg(long, default_value = "5m", value_parser = duration)]
     resync: Duration,
-    /// How often each pipeline's queue is sampled into status.queue (the Lag column);
-    /// changed figures are written at most this often.
-    #[arg(long, default_value = "30s", value_parser = duration)]
+    /// How often each running pipeline's queue is sampled (one Redis round trip), which
+    /// is how fast the worker scaler reacts to a spike.
+    #[arg(long, default_value = "5s", value_parser = duration)]
     queue_sample_interval: Duration,
+    /// Changed queue figures are written to status.queue (the Lag and Drain columns) at
+    /// most this often.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    queue_status_interval: Duration,
     /// How many pipelines are reconciled at once (each at most one at a time).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
@@ -390,6 +394,7 @@ async fn main() -> anyhow::Result<()> {
                 cleanup_timeout: args.cleanup_timeout,
                 resync: args.resync,
                 queue_sample_interval: args.queue_sample_interval,
+                queue_status_interval: args.queue_status_interval,
                 concurrency: args.concurrency,
             };
             let identity = args.identity.unwrap_or_else(|| {

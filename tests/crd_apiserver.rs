@@ -190,6 +190,7 @@ async fn kubectl_shows_the_documented_columns_and_descriptions() {
             replicas: 3,
             ready_replicas: 3,
             desired_replicas: 3,
+            pending_scale_down: None,
         }),
         queue: Some(QueueStatus {
             lag: 1200,

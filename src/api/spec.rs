@@ -55,10 +55,22 @@ use super::store::StoreSpec;
         description = "Ready worker pods"
     ),
     printcolumn(
+        name = "Desired",
+        type_ = "integer",
+        json_path = ".status.workers.desiredReplicas",
+        description = "Worker pods the scaler wants"
+    ),
+    printcolumn(
         name = "Lag",
         type_ = "integer",
         json_path = ".status.queue.lag",
         description = "Events waiting in the queue"
+    ),
+    printcolumn(
+        name = "Drain",
+        type_ = "integer",
+        json_path = ".status.queue.drainSeconds",
+        description = "Seconds to empty the queue at the recent drain rate"
     ),
     printcolumn(
         name = "Ready",

@@ -63,6 +63,21 @@ pub struct WorkersStatus {
     /// Pods the scaler wants from the current lag.
     #[serde(default)]
     pub desired_replicas: i32,
+    /// A scale-down the lag asks for, held until it has asked for fewer workers for a
+    /// whole `spec.workers.scaleDownStabilizationSeconds`. Kept here so a new operator
+    /// leader continues the same window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_scale_down: Option<PendingScaleDown>,
+}
+
+/// A scale-down waiting for its stabilization window.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingScaleDown {
+    /// The most workers the lag asked for since `since`: where the scale-down goes.
+    pub replicas: i32,
+    /// When the lag first asked for fewer workers than run.
+    pub since: Time,
 }
 
 /// Queue figures.
@@ -82,6 +97,10 @@ pub struct QueueStatus {
     /// Events waiting in the delayed-retry set for their next attempt.
     #[serde(default)]
     pub retries: i64,
+    /// Seconds until the queue is empty at the rate the workers drained it lately (the
+    /// Drain column); absent while the lag is not zero and no worker reports a rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain_seconds: Option<i64>,
     /// When these figures were read. Moves only when a figure changed, so an idle queue
     /// costs the API server no writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,9 +27,11 @@ pub struct Settings {
     pub cleanup_timeout: Duration,
     /// Requeue interval of a healthy pipeline (re-checks Redis reachability).
     pub resync: Duration,
-    /// How often a pipeline's queue is sampled into `status.queue` (and at most how often
-    /// changed figures are written); also caps the requeue interval.
+    /// How often a running pipeline's queue is sampled (and its workers rescaled); caps
+    /// the requeue interval.
     pub queue_sample_interval: Duration,
+    /// At most how often changed queue figures are written to `status.queue`.
+    pub queue_status_interval: Duration,
     /// How many pipelines are reconciled at once.
     pub concurrency: u16,
 }
@@ -41,7 +43,8 @@ impl Default for Settings {
             redis_timeout: Duration::from_secs(2),
             cleanup_timeout: Duration::from_secs(120),
             resync: Duration::from_secs(300),
-            queue_sample_interval: Duration::from_secs(30),
+            queue_sample_interval: Duration::from_secs(5),
+            queue_status_interval: Duration::from_secs(10),
             concurrency: 32,
         }
     }
@@ -60,7 +63,6 @@ pub struct Context {
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
-    scaling: Mutex<HashMap<String, super::scaler::History>>,
 }
 
 impl Context {
@@ -85,7 +87,6 @@ impl Context {
             applied: Mutex::default(),
             failures: Mutex::default(),
             replays: Mutex::default(),
-            scaling: Mutex::default(),
         }
     }
 
@@ -160,45 +161,6 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.to_string(), token.to_string());
-    }
-
-    /// The worker replicas for pipeline `key`: from the lag when it was sampled (with the
-    /// scale-down stabilization this process remembers), else unchanged from `current`.
-    pub fn scale_workers(
-        &self,
-        key: &str,
-        paused: bool,
-        lag: Option<u64>,
-        current: Option<i32>,
-        policy: &super::scaler::Policy,
-    ) -> super::scaler::Scaling {
-        use super::scaler::Scaling;
-        let mut scaling = self.scaling.lock().unwrap_or_else(|e| e.into_inner());
-        if paused {
-            scaling.remove(key);
-            return Scaling::Paused;
-        }
-        let current = current.unwrap_or(policy.min).clamp(policy.min, policy.max);
-        match lag {
-            Some(lag) => Scaling::FromLag {
-                desired: scaling.entry(key.to_string()).or_default().decide(
-                    std::time::Instant::now(),
-                    policy.recommend(lag),
-                    current,
-                    policy,
-                ),
-                policy: *policy,
-            },
-            None => Scaling::LagUnknown { kept: current },
-        }
-    }
-
-    /// Forgets a deleted pipeline's scaling history.
-    pub fn forget_scaling(&self, key: &str) {
-        self.scaling
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:

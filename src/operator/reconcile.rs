@@ -10,12 +10,14 @@ use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams};
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
 use tracing::warn;
 
 use super::apply::{apply, delete_if_present};
 use super::cleanup::cleanup;
 use super::context::Context;
+use super::metrics::PipelineFigures;
 use super::report::{report_failure, write_status};
 use super::resources::{self, BuildError, BuildInputs};
 use super::secret::{self, keys};
@@ -25,6 +27,9 @@ use crate::queue::admin;
 
 /// The finalizer that lets the operator clean Redis before a pipeline disappears.
 pub const FINALIZER: &str = "syncline.dev/cleanup";
+
+/// How often a paused pipeline's queue is sampled (only its status figures depend on it).
+const PAUSED_SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Why a reconcile failed. Variants are few and stable: they label the error metric.
 #[derive(Debug, thiserror::Error)]
@@ -74,11 +79,8 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
                     applied
                 }
                 Finalized::Cleanup(p) => {
-                    ctx2.forget_scaling(&format!(
-                        "{}/{}",
-                        p.namespace().unwrap_or_default(),
-                        p.name_any()
-                    ));
+                    let ns = p.namespace().unwrap_or_default();
+                    ctx2.metrics.pipelines.forget(&ns, &p.name_any());
                     cleanup(&p, &ctx2).await
                 }
             }
@@ -162,16 +164,15 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         None => (None, None, None),
     };
     let paused = p.spec.state == PipelineState::Paused;
-    // Workers from the queue lag (pure decision; history kept by this leader).
-    let scaling = ctx.scale_workers(
-        &format!("{ns}/{name}"),
+    // Workers from the queue lag and the CRM budget (pure; the pending scale-down is in
+    // status, so a new leader continues it).
+    let stored_workers = p.status.as_ref().and_then(|s| s.workers.as_ref());
+    let scaling = super::scaler::scale(
+        &p.spec,
+        stored_workers,
         paused,
-        queue.as_ref().map(|q| q.lag),
-        p.status
-            .as_ref()
-            .and_then(|s| s.workers.as_ref())
-            .map(|w| w.desired_replicas),
-        &super::scaler::Policy::of(&p.spec.workers),
+        queue.as_ref(),
+        Timestamp::now(),
     );
 
     // Build every child (pure).
@@ -238,11 +239,21 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
             .backfill_since
             .is_some()
             .then(|| crate::poller::backfilled_objects(&p.spec)),
-        queue_write_every: ctx.settings.queue_sample_interval,
+        queue_write_every: ctx.settings.queue_status_interval,
         replay,
         declared_rate: p.spec.crm_rate_limit.clone(),
     };
     let new_status = status::compute(&observed, p.status.as_ref(), Time(Timestamp::now()));
+    ctx.metrics.pipelines.set(
+        &ns,
+        &name,
+        &PipelineFigures::of(
+            observed.queue.as_ref(),
+            new_status.workers.as_ref(),
+            &observed.scaling,
+        ),
+    );
+    announce_scaling(p, ctx, stored_workers, &observed.scaling).await;
     write_status(p, ctx, &new_status).await?;
 
     let ready = new_status
@@ -254,12 +265,35 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     } else {
         ctx.settings.resync.min(std::time::Duration::from_secs(30))
     };
-    // While the Secret resolves the queue is sampled, and the sample must stay fresh.
+    // While the Secret resolves the queue is sampled, and a running pipeline's sample must
+    // stay fresh for the scaler; a paused one runs no workers, so its figures may age.
+    let sample_every = if paused {
+        ctx.settings.queue_sample_interval.max(PAUSED_SAMPLE_EVERY)
+    } else {
+        ctx.settings.queue_sample_interval
+    };
     Ok(Action::requeue(if secret.is_some() {
-        resync.min(ctx.settings.queue_sample_interval)
+        resync.min(sample_every)
     } else {
         resync
     }))
+}
+
+/// One Event per change of the workers' replicas, with the lag and the reason, so
+/// `kubectl describe` and `kubectl get events` show the scaler's history.
+async fn announce_scaling(
+    p: &SyncPipeline,
+    ctx: &Context,
+    stored: Option<&crate::api::WorkersStatus>,
+    scaling: &super::scaler::Scaling,
+) {
+    let Some(from) = stored.map(|w| w.desired_replicas) else {
+        return;
+    };
+    if let Some((reason, note)) = super::scaler::scale_event(from, scaling) {
+        ctx.publish(p, EventType::Normal, reason, note, "Scale")
+            .await;
+    }
 }
 
 /// Samples the queue (one round trip, which doubles as the reachability check) and, when

@@ -1,12 +1,23 @@
-//! How many workers a pipeline gets, pure: `ceil(lag / targetLagPerWorker)` within
-//! `minReplicas..=maxReplicas`; up at once when the queue grows, down only to the highest
-//! recommendation of the last `scaleDownStabilizationSeconds`, so a bursty store does not
-//! make the Deployment flap (the HPA's scale-down stabilization, on queue lag).
+//! How many workers a pipeline gets, pure.
+//!
+//! The lag asks for `ceil(lag / targetLagPerWorker)` within `minReplicas..=maxReplicas`.
+//! Up is at once but at most ×2 or +4 pods per step (the HPA's default scale-up policy),
+//! and only while more workers would drain faster: when the workers' own reports say the
+//! account's CRM budget is saturated, the scaler holds (`RateLimited`), because pods added
+//! then only queue for the same tokens. Down waits until the lag has asked for fewer
+//! workers for a whole `scaleDownStabilizationSeconds`, then goes to the highest number it
+//! asked for in that time; the pending scale-down is kept in `status.workers`, so a new
+//! leader after a failover continues the same window, and there is at most one scale-down
+//! per window, so a bursty store does not make the Deployment flap.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::api::WorkersSpec;
+use k8s_openapi::jiff::Timestamp;
+
+use crate::api::{PendingScaleDown, SyncPipelineSpec, WorkersSpec, WorkersStatus};
+use crate::connectors::crm::hubspot::limits::{RateHeaders, pace};
+use crate::queue::admin::QueueSample;
+use crate::queue::{LoadSummary, RateBudget};
 
 /// The scaling bounds and target of one pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,45 +48,183 @@ impl Policy {
             .unwrap_or(i32::MAX)
             .clamp(self.min, self.max)
     }
-}
 
-/// Recent recommendations of one pipeline (kept in memory by the leader).
-#[derive(Clone, Debug, Default)]
-pub struct History(VecDeque<(Instant, i32)>);
-
-impl History {
-    /// Records `recommendation` at `now` and answers the replicas to run: the
-    /// recommendation when it is not lower than `current`, else the highest recommendation
-    /// within the stabilization window (never above `current`).
-    pub fn decide(&mut self, now: Instant, recommendation: i32, current: i32, p: &Policy) -> i32 {
-        self.0.push_back((now, recommendation));
-        while let Some((at, _)) = self.0.front() {
-            if now.duration_since(*at) > p.stabilization {
-                self.0.pop_front();
-            } else {
-                break;
-            }
-        }
-        if recommendation >= current {
-            return recommendation;
-        }
-        let highest = self
-            .0
-            .iter()
-            .map(|(_, r)| *r)
-            .max()
-            .unwrap_or(recommendation);
-        highest.min(current).clamp(p.min, p.max)
+    /// The most workers one step may go to from `current`: double, or four more.
+    pub fn step_cap(&self, current: i32) -> i32 {
+        current
+            .saturating_mul(2)
+            .max(current.saturating_add(4))
+            .min(self.max)
     }
 }
 
-/// What the scaler decided this reconcile, for the `ScalingActive` condition.
+/// How full the account's CRM budget is, from the workers' load reports, in per mille so
+/// the decision compares exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Share of the workers' time spent waiting for a budget token.
+    pub wait_permille: u32,
+    /// The pipeline's requests per second as a share of what the budget allows.
+    pub used_permille: u32,
+    /// What the budget allows, in requests per 10 s (for messages).
+    pub allowed_per_10s: u32,
+}
+
+/// Workers waiting on the budget this much of their time are limited by it, not by their
+/// number: a fast CRM lets one worker spend most of its time there.
+const SATURATED_WAIT_PERMILLE: u32 = 200;
+/// A pipeline using this much of its budget has no room for another worker's requests.
+const SATURATED_USE_PERMILLE: u32 = 900;
+
+fn permille(x: f64) -> u32 {
+    (x * 1000.0).round().clamp(0.0, 1_000_000.0) as u32
+}
+
+impl Budget {
+    /// From the summed reports and the budget's sustained rate (`spec.crmRateLimit`, or
+    /// HubSpot's stated limit when lower).
+    pub fn of(load: &LoadSummary, budget: RateBudget) -> Self {
+        let allowed = 1.0 / budget.emission.as_secs_f64().max(1e-6);
+        Self {
+            wait_permille: permille(load.budget_wait_share()),
+            used_permille: permille(load.requests_per_second() / allowed),
+            allowed_per_10s: (allowed * 10.0).round() as u32,
+        }
+    }
+
+    pub fn saturated(&self) -> bool {
+        self.wait_permille >= SATURATED_WAIT_PERMILLE
+            || self.used_permille >= SATURATED_USE_PERMILLE
+    }
+}
+
+/// Why the decision is what it is, for the `ScalingActive` condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// The lag's recommendation, within the bounds.
+    OnLag,
+    /// The lag asks for more than `maxReplicas`.
+    MaxReplicas,
+    /// The lag asks for more, but one step goes at most ×2 or +4.
+    StepLimited,
+    /// The lag asks for more, but the CRM budget is saturated.
+    RateLimited(Budget),
+    /// The lag asks for fewer; the stabilization window has not passed yet.
+    Stabilizing,
+}
+
+/// What the scaler decided for one sample.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub desired: i32,
+    /// What the lag alone asked for.
+    pub recommended: i32,
+    pub lag: u64,
+    pub why: Why,
+    /// The scale-down waiting for its window, to keep in status.
+    pub pending: Option<PendingScaleDown>,
+    /// The budget as the workers reported it, if they did.
+    pub budget: Option<Budget>,
+}
+
+/// Decides the replicas from `lag`, the replicas decided before (`current`, within the
+/// bounds), the budget as the workers report it, and the pending scale-down kept in status.
+pub fn decide(
+    p: &Policy,
+    lag: u64,
+    current: i32,
+    budget: Option<Budget>,
+    pending: Option<&PendingScaleDown>,
+    now: Timestamp,
+) -> Decision {
+    let current = current.clamp(p.min, p.max);
+    let recommended = p.recommend(lag);
+    let decision = |desired, why, pending| Decision {
+        desired,
+        recommended,
+        lag,
+        why,
+        pending,
+        budget,
+    };
+    if recommended > current {
+        // From zero there is nobody to report the budget: the first event wakes a worker.
+        if let Some(b) = budget.filter(|b| b.saturated() && current > 0) {
+            return decision(current, Why::RateLimited(b), None);
+        }
+        let desired = recommended.min(p.step_cap(current));
+        let why = if desired < recommended {
+            Why::StepLimited
+        } else if desired >= p.max && p.max > p.min {
+            Why::MaxReplicas
+        } else {
+            Why::OnLag
+        };
+        return decision(desired, why, None);
+    }
+    if recommended == current {
+        return decision(current, Why::OnLag, None);
+    }
+    let held = match pending {
+        Some(held) => PendingScaleDown {
+            replicas: held.replicas.max(recommended).min(current),
+            since: held.since.clone(),
+        },
+        None => PendingScaleDown {
+            replicas: recommended,
+            since: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(now),
+        },
+    };
+    // A `since` in the future (clocks of two leaders apart) counts as just now.
+    let waited = Duration::try_from(now.duration_since(held.since.0)).unwrap_or_default();
+    if waited >= p.stabilization {
+        decision(held.replicas.clamp(p.min, p.max), Why::OnLag, None)
+    } else {
+        decision(current, Why::Stabilizing, Some(held))
+    }
+}
+
+/// The scaling of a pipeline from its spec, what status holds (the replicas decided last
+/// and the pending scale-down) and this reconcile's queue sample.
+pub fn scale(
+    spec: &SyncPipelineSpec,
+    stored: Option<&WorkersStatus>,
+    paused: bool,
+    sample: Option<&QueueSample>,
+    now: Timestamp,
+) -> Scaling {
+    if paused {
+        return Scaling::Paused;
+    }
+    let policy = Policy::of(&spec.workers);
+    let current = stored
+        .map(|w| w.desired_replicas)
+        .unwrap_or(policy.min)
+        .clamp(policy.min, policy.max);
+    let Some(sample) = sample else {
+        return Scaling::LagUnknown { kept: current };
+    };
+    let stated = sample
+        .crm_limits
+        .as_ref()
+        .map(RateHeaders::from)
+        .unwrap_or_default();
+    let rate = pace(RateBudget::declared(&spec.crm_rate_limit), &stated, now);
+    let budget = sample.load.as_ref().map(|l| Budget::of(l, rate));
+    let pending = stored.and_then(|w| w.pending_scale_down.as_ref());
+    Scaling::FromLag {
+        decision: decide(&policy, sample.lag, current, budget, pending, now),
+        policy,
+    }
+}
+
+/// What the scaler did this reconcile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Scaling {
     /// Paused: no workers.
     Paused,
-    /// Scaled from a fresh lag sample.
-    FromLag { desired: i32, policy: Policy },
+    /// Decided from a fresh lag sample.
+    FromLag { decision: Decision, policy: Policy },
     /// No lag could be read (Secret or Redis): the replicas stay as they were.
     LagUnknown { kept: i32 },
 }
@@ -84,81 +233,42 @@ impl Scaling {
     pub fn replicas(&self) -> i32 {
         match self {
             Self::Paused => 0,
-            Self::FromLag { desired, .. } => *desired,
+            Self::FromLag { decision, .. } => decision.desired,
             Self::LagUnknown { kept } => *kept,
         }
     }
+
+    /// The scale-down to keep in status (kept as it was while the lag is unknown).
+    pub fn pending<'a>(
+        &'a self,
+        stored: Option<&'a PendingScaleDown>,
+    ) -> Option<&'a PendingScaleDown> {
+        match self {
+            Self::Paused => None,
+            Self::FromLag { decision, .. } => decision.pending.as_ref(),
+            Self::LagUnknown { .. } => stored,
+        }
+    }
+}
+
+/// The Event of a change from `from` replicas, if the replicas changed: its reason
+/// (`ScaledUp`, `ScaledDown`) and a note with from → to, the lag and the rule.
+pub fn scale_event(from: i32, scaling: &Scaling) -> Option<(&'static str, String)> {
+    let to = scaling.replicas();
+    if to == from {
+        return None;
+    }
+    let reason = if to > from { "ScaledUp" } else { "ScaledDown" };
+    let note = match scaling {
+        Scaling::Paused => format!("workers {from} → {to}: the pipeline is Paused"),
+        Scaling::FromLag { decision, policy } => format!(
+            "workers {from} → {to}: lag {} (one worker per {} events waiting, between {} and {})",
+            decision.lag, policy.target_lag, policy.min, policy.max
+        ),
+        Scaling::LagUnknown { .. } => format!("workers {from} → {to}: within the new bounds"),
+    };
+    Some((reason, note))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy() -> Policy {
-        Policy {
-            min: 1,
-            max: 10,
-            target_lag: 500,
-            stabilization: Duration::from_secs(300),
-        }
-    }
-
-    #[test]
-    fn recommends_ceil_of_lag_over_target_within_bounds() {
-        let p = policy();
-        assert_eq!(p.recommend(0), 1);
-        assert_eq!(p.recommend(500), 1);
-        assert_eq!(p.recommend(501), 2);
-        assert_eq!(p.recommend(4_200), 9);
-        assert_eq!(p.recommend(1_000_000), 10);
-        assert_eq!(p.recommend(u64::MAX), 10);
-        let zero_min = Policy { min: 0, ..p };
-        assert_eq!(zero_min.recommend(0), 0);
-    }
-
-    #[test]
-    fn scales_up_at_once_and_down_only_after_the_window() {
-        let p = policy();
-        let t0 = Instant::now();
-        let mut h = History::default();
-        assert_eq!(h.decide(t0, 8, 1, &p), 8, "a spike scales up at once");
-        let at = |s| t0 + Duration::from_secs(s);
-        assert_eq!(
-            h.decide(at(60), 2, 8, &p),
-            8,
-            "lag fell, but within the window"
-        );
-        assert_eq!(h.decide(at(200), 3, 8, &p), 8);
-        assert_eq!(h.decide(at(301), 2, 8, &p), 3, "the 8 left the window");
-        assert_eq!(
-            h.decide(at(499), 2, 3, &p),
-            3,
-            "the 3 at 200 s is still in it"
-        );
-        assert_eq!(h.decide(at(502), 2, 3, &p), 2);
-    }
-
-    #[test]
-    fn without_stabilization_it_follows_the_lag() {
-        let p = Policy {
-            stabilization: Duration::ZERO,
-            ..policy()
-        };
-        let t0 = Instant::now();
-        let mut h = History::default();
-        assert_eq!(h.decide(t0, 6, 1, &p), 6);
-        assert_eq!(h.decide(t0 + Duration::from_secs(1), 2, 6, &p), 2);
-    }
-
-    #[test]
-    fn policy_reads_the_spec_and_repairs_nonsense() {
-        let spec = WorkersSpec {
-            min_replicas: 3,
-            max_replicas: 2,
-            target_lag_per_worker: 0,
-            ..WorkersSpec::default()
-        };
-        let p = Policy::of(&spec);
-        assert_eq!((p.min, p.max, p.target_lag), (3, 3, 1));
-    }
-}
+mod tests;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-use super::scaler::Scaling;
+use super::scaler::{Decision, Policy, Scaling, Why};
 use crate::api::{
     CrmRateLimit, DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
 };
@@ -32,6 +32,9 @@ pub mod reason {
     pub const CRM_AUTHORIZED: &str = "CrmAuthorized";
     pub const SCALING_ON_LAG: &str = "ScalingOnLag";
     pub const MAX_REPLICAS_REACHED: &str = "MaxReplicasReached";
+    pub const RATE_LIMITED: &str = "RateLimited";
+    pub const STEP_LIMITED: &str = "StepLimited";
+    pub const STABILIZING: &str = "Stabilizing";
     pub const LAG_UNKNOWN: &str = "LagUnknown";
     pub const STATED_LIMIT_LOWER: &str = "StatedLimitLower";
     pub const STATED_LIMIT_NOT_LOWER: &str = "StatedLimitNotLower";
@@ -218,7 +221,8 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
 }
 
 /// `ScalingActive`: whether workers follow the queue lag now. The message names the
-/// decision and the policy, never the live lag, so a moving queue does not rewrite it.
+/// decision, the policy and what holds it, never the live lag (the budget figures are
+/// rounded to tens of percent), so a moving queue rewrites it rarely.
 fn scaling_condition(scaling: &Scaling) -> Cond {
     let (ok, reason, message) = match scaling {
         Scaling::Paused => (
@@ -226,18 +230,10 @@ fn scaling_condition(scaling: &Scaling) -> Cond {
             reason::PAUSED,
             "the pipeline is Paused: no workers run".to_string(),
         ),
-        Scaling::FromLag { desired, policy } => (
-            true,
-            if *desired >= policy.max && policy.max > policy.min {
-                reason::MAX_REPLICAS_REACHED
-            } else {
-                reason::SCALING_ON_LAG
-            },
-            format!(
-                "{desired} worker(s) for the queue lag: one per {} events waiting, between {} and {}",
-                policy.target_lag, policy.min, policy.max
-            ),
-        ),
+        Scaling::FromLag { decision, policy } => {
+            let (reason, message) = from_lag(decision, policy);
+            (true, reason, message)
+        }
         Scaling::LagUnknown { kept } => (
             false,
             reason::LAG_UNKNOWN,
@@ -250,6 +246,65 @@ fn scaling_condition(scaling: &Scaling) -> Cond {
         reason,
         message,
     }
+}
+
+fn tens_of_percent(permille: u32) -> u32 {
+    (permille + 50) / 100 * 10
+}
+
+fn from_lag(d: &Decision, policy: &Policy) -> (&'static str, String) {
+    let rule = format!(
+        "one per {} events waiting, between {} and {}",
+        policy.target_lag, policy.min, policy.max
+    );
+    let desired = d.desired;
+    match d.why {
+        Why::OnLag => (
+            reason::SCALING_ON_LAG,
+            format!("{desired} worker(s) for the queue lag: {rule}"),
+        ),
+        Why::MaxReplicas => (
+            reason::MAX_REPLICAS_REACHED,
+            format!("{desired} worker(s), the most allowed: {rule}"),
+        ),
+        Why::StepLimited => (
+            reason::STEP_LIMITED,
+            format!(
+                "{desired} worker(s) this step (at most double or four more per step) on the way to {}: {rule}",
+                d.recommended
+            ),
+        ),
+        Why::Stabilizing => (
+            reason::STABILIZING,
+            format!(
+                "{desired} worker(s): the lag asks for fewer, applied once it has for {}s \
+                 (spec.workers.scaleDownStabilizationSeconds): {rule}",
+                policy.stabilization.as_secs()
+            ),
+        ),
+        Why::RateLimited(b) => (
+            reason::RATE_LIMITED,
+            format!(
+                "holding at {desired} worker(s) although the lag asks for {}: the CRM budget is saturated \
+                 (workers wait on it about {}% of their time and use about {}% of the {} requests per 10s it allows), \
+                 so more workers would only queue for the same budget",
+                d.recommended,
+                tens_of_percent(b.wait_permille),
+                tens_of_percent(b.used_permille),
+                b.allowed_per_10s
+            ),
+        ),
+    }
+}
+
+/// Seconds to empty the queue at the rate the workers report draining it: 0 for an empty
+/// queue, `None` while events wait and no worker reports progress.
+pub fn drain_seconds(sample: &QueueSample) -> Option<i64> {
+    if sample.lag == 0 {
+        return Some(0);
+    }
+    let rate = sample.load.as_ref()?.events_per_second();
+    (rate > 0.0).then(|| (sample.lag as f64 / rate).ceil().min(i64::MAX as f64) as i64)
 }
 
 /// The queue status to store: the new figures when they differ from the stored ones and
@@ -270,17 +325,14 @@ pub fn queue_status(
         pending: figure(sample.pending),
         dead_letters: figure(sample.dead_letters),
         retries: figure(sample.retries),
+        drain_seconds: drain_seconds(sample),
         sampled_at: Some(now.clone()),
     };
     let Some(current) = current else {
         return Some(fresh);
     };
-    let same = (
-        current.lag,
-        current.pending,
-        current.dead_letters,
-        current.retries,
-    ) == (fresh.lag, fresh.pending, fresh.dead_letters, fresh.retries);
+    let figures = |q: &QueueStatus| (q.lag, q.pending, q.dead_letters, q.retries, q.drain_seconds);
+    let same = figures(current) == figures(&fresh);
     let recent = current
         .sampled_at
         .as_ref()
@@ -326,10 +378,14 @@ pub fn compute(
         .into_iter()
         .map(|c| condition(c, o.generation, old, &now))
         .collect();
+    let stored_pending = current
+        .and_then(|s| s.workers.as_ref())
+        .and_then(|w| w.pending_scale_down.as_ref());
     let workers = o.workers.as_ref().map(|w| WorkersStatus {
         replicas: w.replicas,
         ready_replicas: w.ready,
         desired_replicas: w.wanted,
+        pending_scale_down: o.scaling.pending(stored_pending).cloned(),
     });
     let stored_queue = current.and_then(|s| s.queue.as_ref());
     let mut status = SyncPipelineStatus {

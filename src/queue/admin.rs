@@ -100,6 +100,8 @@ pub struct QueueSample {
     pub backfill: std::collections::BTreeMap<String, String>,
     /// The CRM limits the workers last saw HubSpot state, if any.
     pub crm_limits: Option<super::StatedLimits>,
+    /// What the workers report limits them (`None` while no worker reports).
+    pub load: Option<super::LoadSummary>,
 }
 
 /// The sampled replies, in the order `sample` queues the commands.
@@ -110,6 +112,7 @@ type SampleReply = (
     redis::RedisResult<u64>,
     redis::RedisResult<Option<String>>,
     redis::RedisResult<Option<String>>,
+    redis::RedisResult<std::collections::BTreeMap<String, String>>,
     redis::RedisResult<std::collections::BTreeMap<String, String>>,
     redis::RedisResult<std::collections::BTreeMap<String, String>>,
 );
@@ -151,8 +154,10 @@ pub async fn sample_on(
         .cmd("HGETALL")
         .arg(keys.backfill())
         .cmd("HGETALL")
-        .arg(keys.crm_limits());
-    let (lag, pending, dead, retries, crm, last_poll, backfill, limits): SampleReply =
+        .arg(keys.crm_limits())
+        .cmd("HGETALL")
+        .arg(keys.load());
+    let (lag, pending, dead, retries, crm, last_poll, backfill, limits, load): SampleReply =
         tokio::time::timeout(timeout, pipe.query_async(conn))
             .await
             .map_err(|_| AdminError::Timeout(timeout))?
@@ -172,6 +177,7 @@ pub async fn sample_on(
         last_poll: last_poll.map_err(redis_err)?,
         backfill: backfill.map_err(redis_err)?,
         crm_limits: super::StatedLimits::from_hash(&limits.map_err(redis_err)?),
+        load: super::LoadSummary::of(&load.map_err(redis_err)?, super::unix_ms()),
     })
 }
 

@@ -7,6 +7,8 @@ pub mod admin;
 mod consume;
 mod dead;
 mod envelope;
+mod load;
+pub use load::{LoadSummary, REPORT_EVERY as LOAD_REPORT_EVERY, WorkerLoad, unix_ms};
 mod poller;
 mod ratelimit;
 pub use ratelimit::{RateBudget, StatedLimits};
@@ -120,6 +122,12 @@ impl QueueKeys {
     /// [`StatedLimits`] hash), for the `CrmRateLimitMismatch` condition.
     pub fn crm_limits(&self) -> String {
         format!("{}:crm:limits", self.prefix)
+    }
+
+    /// What limits the pipeline's workers: one [`WorkerLoad`] report per worker (field:
+    /// its consumer name), for the scaler.
+    pub fn load(&self) -> String {
+        format!("{}:load", self.prefix)
     }
 }
 

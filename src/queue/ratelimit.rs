@@ -37,6 +37,16 @@ impl RateBudget {
     }
 }
 
+impl RateBudget {
+    /// The budget a pipeline declares in `spec.crmRateLimit`.
+    pub fn declared(limit: &crate::api::CrmRateLimit) -> Self {
+        Self::new(
+            u32::try_from(limit.requests).unwrap_or(1),
+            Duration::from_secs(u64::try_from(limit.per_seconds).unwrap_or(1)),
+        )
+    }
+}
+
 /// The emission interval in fractional ms, as the script reads it.
 fn emission_ms(budget: RateBudget) -> String {
     format!("{:.3}", (budget.emission.as_secs_f64() * 1000.0).max(0.001))

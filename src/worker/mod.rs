@@ -6,6 +6,7 @@
 pub mod batch;
 mod http;
 pub mod landed;
+pub mod load;
 pub mod metrics;
 mod pace;
 pub mod plan;
@@ -163,10 +164,7 @@ pub fn handler(
         .get("crmToken")
         .ok_or(WorkerError::MissingCrmToken)?;
     let client = HubspotClient::new(&spec.crm.url, token, settings.crm_timeout)?;
-    let budget = RateBudget::new(
-        u32::try_from(spec.crm_rate_limit.requests).unwrap_or(1),
-        Duration::from_secs(u64::try_from(spec.crm_rate_limit.per_seconds).unwrap_or(1)),
-    );
+    let budget = RateBudget::declared(&spec.crm_rate_limit);
     let consumer = settings.consumer.clone().unwrap_or_else(|| {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
         format!("{host}-{:08x}", fastrand::u32(..))
@@ -180,6 +178,7 @@ pub fn handler(
             metrics,
             published: Default::default(),
             products: Default::default(),
+            load: Default::default(),
         },
         queue,
         plan: PlanContext {
@@ -293,6 +292,15 @@ pub async fn consume(
     }
     ready.store(true, Ordering::Relaxed);
     tracing::info!(batch_size, "worker consuming");
+    let reporter = tokio::spawn(
+        load::report(
+            handler.queue.clone(),
+            handler.consumer.clone(),
+            handler.writer.load.clone(),
+            stopped.clone(),
+        )
+        .in_current_span(),
+    );
     let mut streak = 0u32;
     let mut last_promote = Instant::now() - Duration::from_secs(60);
     let mut last_reclaim = Instant::now() - Duration::from_secs(3600);
@@ -327,7 +335,11 @@ pub async fn consume(
             if entries.is_empty() {
                 return Ok(BatchReport::default());
             }
-            handler.handle(&entries).await
+            let report = handler.handle(&entries).await;
+            if report.is_ok() {
+                handler.writer.load.events(entries.len());
+            }
+            report
         }
         .await;
         let wait = match result {
@@ -348,5 +360,6 @@ pub async fn consume(
             break;
         }
     }
+    let _ = reporter.await;
     tracing::info!("worker stopped");
 }

@@ -113,7 +113,9 @@ impl CrmWriter {
         let unknown: Vec<String> = unknown.into_iter().collect();
         for chunk in unknown.chunks(MAX_BATCH) {
             self.admit().await?;
+            let started = std::time::Instant::now();
             let result = self.client.ids_by_key(HubspotObject::Products, chunk).await;
+            self.load.crm_call(started.elapsed());
             self.follow_stated_limits().await?;
             match result {
                 Ok(found) => {

@@ -66,6 +66,8 @@ pub struct CrmWriter {
     pub metrics: WorkerMetrics,
     pub published: super::pace::Published,
     pub products: super::products::ProductIds,
+    /// Where this worker's time goes, for the scaler.
+    pub load: super::load::LoadMeter,
 }
 
 type Key = (HubspotObject, String);
@@ -90,6 +92,7 @@ impl CrmWriter {
     pub(super) async fn admit(&self) -> Result<(), QueueError> {
         while let Some(wait) = self.queue.rate_take(&self.bucket, self.budget).await? {
             self.metrics.rate_wait.observe(wait.as_secs_f64());
+            self.load.budget_wait(wait);
             tokio::time::sleep(wait).await;
         }
         Ok(())
@@ -301,6 +304,7 @@ impl CrmWriter {
     }
 
     fn observe<T>(&self, object: &str, call: &str, took: Duration, result: &Result<T, CrmError>) {
+        self.load.crm_call(took);
         let outcome = match result {
             Ok(_) => "ok",
             Err(e) => e.kind(),

@@ -1,6 +1,8 @@
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
+use crate::api::PendingScaleDown;
+use crate::operator::scaler::Budget;
 
 fn t(secs: i64) -> Time {
     Time(Timestamp::from_second(1_800_000_000 + secs).unwrap())
@@ -23,21 +25,33 @@ fn healthy() -> Observed {
         paused: false,
         webhook_url: Some("http://x-receiver.shops.svc:8080/webhooks/shopify".into()),
         queue: Some(QueueSample::default()),
-        scaling: Scaling::FromLag {
-            desired: 2,
-            policy: crate::operator::scaler::Policy {
-                min: 1,
-                max: 10,
-                target_lag: 500,
-                stabilization: Duration::from_secs(300),
-            },
-        },
+        scaling: scaled(2, Why::OnLag, 10, 300),
         queue_write_every: Duration::from_secs(30),
         replay: None,
         backfill_objects: None,
         declared_rate: crate::api::CrmRateLimit {
             requests: 100,
             per_seconds: 10,
+        },
+    }
+}
+
+/// A scaling decided from the lag: `desired` workers for `why`, within 1..=`max`.
+fn scaled(desired: i32, why: Why, max: i32, stabilization_secs: u64) -> Scaling {
+    Scaling::FromLag {
+        decision: Decision {
+            desired,
+            recommended: desired,
+            lag: 0,
+            why,
+            pending: None,
+            budget: None,
+        },
+        policy: Policy {
+            min: 1,
+            max,
+            target_lag: 500,
+            stabilization: Duration::from_secs(stabilization_secs),
         },
     }
 }
@@ -339,15 +353,7 @@ fn scaling_active_says_what_the_scaler_decided_without_the_live_lag() {
     assert_eq!(cond(&again, "ScalingActive"), c);
 
     let mut at_max = healthy();
-    at_max.scaling = Scaling::FromLag {
-        desired: 10,
-        policy: crate::operator::scaler::Policy {
-            min: 1,
-            max: 10,
-            target_lag: 500,
-            stabilization: Duration::ZERO,
-        },
-    };
+    at_max.scaling = scaled(10, Why::MaxReplicas, 10, 0);
     let s = compute(&at_max, None, now.clone());
     assert_eq!(cond(&s, "ScalingActive").reason, "MaxReplicasReached");
 
@@ -424,4 +430,124 @@ fn stated_rate_limit_below_the_declared_one_is_reported_with_both_figures() {
         l.daily_remaining = Some(999);
     }
     assert_eq!(compute(&moved, Some(&lower), t(9)), lower);
+}
+
+#[test]
+fn what_holds_the_scaler_is_named_with_rounded_figures() {
+    let limited = |wait, used| {
+        let mut o = healthy();
+        o.scaling = Scaling::FromLag {
+            decision: Decision {
+                desired: 1,
+                recommended: 8,
+                lag: 4_000,
+                why: Why::RateLimited(Budget {
+                    wait_permille: wait,
+                    used_permille: used,
+                    allowed_per_10s: 96,
+                }),
+                pending: None,
+                budget: None,
+            },
+            policy: Policy {
+                min: 1,
+                max: 10,
+                target_lag: 500,
+                stabilization: Duration::from_secs(300),
+            },
+        };
+        cond(&compute(&o, None, t(0)), "ScalingActive").clone()
+    };
+    let c = limited(312, 968);
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", "RateLimited")
+    );
+    assert!(
+        c.message
+            .contains("holding at 1 worker(s) although the lag asks for 8")
+            && c.message.contains("about 30% of their time")
+            && c.message.contains("about 100% of the 96 requests per 10s"),
+        "{}",
+        c.message
+    );
+    assert_eq!(
+        limited(329, 951).message,
+        c.message,
+        "small moves rewrite nothing"
+    );
+
+    let mut o = healthy();
+    o.scaling = scaled(4, Why::Stabilizing, 10, 300);
+    let s = compute(&o, None, t(0));
+    let c = cond(&s, "ScalingActive");
+    assert_eq!(c.reason, "Stabilizing");
+    assert!(c.message.contains("300s"), "{}", c.message);
+    o.scaling = scaled(5, Why::StepLimited, 10, 300);
+    assert_eq!(
+        cond(&compute(&o, None, t(0)), "ScalingActive").reason,
+        "StepLimited"
+    );
+}
+
+#[test]
+fn a_pending_scale_down_is_kept_in_status_and_survives_an_unread_queue() {
+    let pending = PendingScaleDown {
+        replicas: 2,
+        since: t(0),
+    };
+    let mut o = healthy();
+    o.scaling = Scaling::FromLag {
+        decision: Decision {
+            desired: 4,
+            recommended: 1,
+            lag: 100,
+            why: Why::Stabilizing,
+            pending: Some(pending.clone()),
+            budget: None,
+        },
+        policy: Policy {
+            min: 1,
+            max: 10,
+            target_lag: 500,
+            stabilization: Duration::from_secs(300),
+        },
+    };
+    let s = compute(&o, None, t(1));
+    let stored = s.workers.as_ref().unwrap().pending_scale_down.clone();
+    assert_eq!(stored, Some(pending.clone()));
+    // Redis unreadable: the replicas and the window stay as stored.
+    o.queue = None;
+    o.redis_error = Some("timeout".into());
+    o.scaling = Scaling::LagUnknown { kept: 4 };
+    let again = compute(&o, Some(&s), t(2));
+    assert_eq!(again.workers.unwrap().pending_scale_down, Some(pending));
+    // Paused: nothing pending.
+    o.scaling = Scaling::Paused;
+    let paused = compute(&o, Some(&s), t(3));
+    assert_eq!(paused.workers.unwrap().pending_scale_down, None);
+}
+
+#[test]
+fn the_drain_estimate_follows_the_reported_rate() {
+    use crate::queue::LoadSummary;
+    let with = |lag: u64, events: u64| QueueSample {
+        lag,
+        load: (events > 0).then_some(LoadSummary {
+            workers: 2,
+            window_ms: 10_000,
+            events,
+            ..LoadSummary::default()
+        }),
+        ..QueueSample::default()
+    };
+    // Two workers over 5 s windows finishing 500 events: 100 per second.
+    assert_eq!(drain_seconds(&with(0, 0)), Some(0));
+    assert_eq!(drain_seconds(&with(1_000, 0)), None);
+    assert_eq!(drain_seconds(&with(1_000, 500)), Some(10));
+    assert_eq!(drain_seconds(&with(1_001, 500)), Some(11));
+    let mut o = healthy();
+    o.queue = Some(with(1_000, 500));
+    let s = compute(&o, None, t(0));
+    assert_eq!(s.queue.unwrap().drain_seconds, Some(10));
 }

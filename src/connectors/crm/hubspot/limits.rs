@@ -59,6 +59,19 @@ impl RateHeaders {
     }
 }
 
+impl From<&crate::queue::StatedLimits> for RateHeaders {
+    /// The headers as workers recorded them for the operator (no per-window remainder).
+    fn from(s: &crate::queue::StatedLimits) -> Self {
+        Self {
+            max: s.max.and_then(|m| u32::try_from(m).ok()),
+            interval_ms: s.interval_ms.filter(|ms| *ms > 0),
+            remaining: None,
+            daily: s.daily,
+            daily_remaining: s.daily_remaining,
+        }
+    }
+}
+
 /// Requests per second of a budget, for comparing limits stated over different windows.
 pub fn per_second(requests: u32, per: Duration) -> f64 {
     f64::from(requests) / per.as_secs_f64().max(0.001)
