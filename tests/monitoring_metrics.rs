@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kube::api::Api;
 use serde_json::json;
@@ -203,22 +203,31 @@ async fn every_metric_the_alerts_and_the_dashboard_use_is_on_a_live_metrics_page
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let (_, operator_page) = operator.get("/metrics").await;
-    let receiver_page = get(&format!("{receiver}/metrics")).await;
-
-    let mut live = exposed(&receiver_page);
-    live.extend(exposed(&get(&worker).await));
-    live.extend(exposed(&operator_page));
-    let mut missing = Vec::new();
-    for source in SOURCES {
-        let text = std::fs::read_to_string(support::repo().join(source)).unwrap();
-        for name in metric_names(&text) {
-            if !live.contains(&name) {
-                missing.push(format!("{name} (in {source})"));
-            }
+    // Some series appear only after a worker's load report (every 5 s) reached the
+    // operator's scaler: the pages are read until every name is there, for 30 s at most.
+    let referenced: Vec<(String, &str)> = SOURCES
+        .iter()
+        .flat_map(|source| {
+            let text = std::fs::read_to_string(support::repo().join(source)).unwrap();
+            metric_names(&text).into_iter().map(move |n| (n, *source))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (missing, live) = loop {
+        let (_, operator_page) = operator.get("/metrics").await;
+        let mut live = exposed(&operator_page);
+        live.extend(exposed(&get(&format!("{receiver}/metrics")).await));
+        live.extend(exposed(&get(&worker).await));
+        let missing: Vec<String> = referenced
+            .iter()
+            .filter(|(name, _)| !live.contains(name))
+            .map(|(name, source)| format!("{name} (in {source})"))
+            .collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break (missing, live);
         }
-    }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
     assert!(
         missing.is_empty(),
         "used by the alerts or the dashboard, on no live /metrics: {missing:#?}\n\
