@@ -4,7 +4,9 @@
 # containerd, runc, the CNI plugins, iptables, conntrack, iproute2, and gcc with libc6-dev
 # for the static pause binary), the Rust components rustfmt and clippy, and the Go-built
 # Kubernetes binaries (cached: k8s-bins.sh for the control plane, then node-bins.sh for
-# kubelet, kube-proxy and CoreDNS, one after the other so two big builds never overlap).
+# kubelet, kube-proxy and CoreDNS, one after the other so two big builds never overlap),
+# and for the chart's monitoring test the Prometheus Operator's CRDs (prom-crds.sh, a Go
+# module download) and promtool (promtool.sh).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 log() { echo "deps: $*" >&2; }
@@ -45,3 +47,5 @@ go_minor=$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')
 
 "$here/k8s-bins.sh" >/dev/null
 "$here/node-bins.sh" >/dev/null
+"$here/prom-crds.sh" >/dev/null
+"$here/promtool.sh" >/dev/null

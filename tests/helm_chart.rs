@@ -6,30 +6,12 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::helm::{CHART, helm, template};
 use support::{ControlPlane, Mode};
 
-const CHART: &str = "charts/syncline";
 const NS: &str = "syncline-system";
-
-fn helm(cp: &ControlPlane, args: &[&str]) -> String {
-    let out = Command::new(cp.bins.join("helm"))
-        .current_dir(support::repo())
-        .arg("--kubeconfig")
-        .arg(&cp.kubeconfig)
-        .args(args)
-        .output()
-        .expect("running helm");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "helm {args:?} failed:\n{text}");
-    text
-}
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(support::repo().join(path)).unwrap()
@@ -154,26 +136,10 @@ async fn helm_install_upgrade_and_uninstall_on_a_real_cluster() {
     assert!(!left.contains("syncline-operator"), "{left}");
 }
 
-/// `helm template` of the chart with `sets`, as one JSON value per document.
+/// `helm template` of the chart with `sets` (each a `--set`).
 fn render(sets: &[&str]) -> Vec<serde_json::Value> {
-    use serde::Deserialize;
-    let mut cmd = Command::new(support::k8s_bins().join("helm"));
-    cmd.current_dir(support::repo())
-        .args(["template", "syncline", CHART, "--namespace", "shops"]);
-    for set in sets {
-        cmd.args(["--set", set]);
-    }
-    let out = cmd.output().expect("running helm template");
-    assert!(
-        out.status.success(),
-        "helm template {sets:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
-        .filter_map(|doc| serde_json::Value::deserialize(doc).ok())
-        .filter(|v| !v.is_null())
-        .collect()
+    let args: Vec<&str> = sets.iter().flat_map(|s| ["--set", *s]).collect();
+    template(&args)
 }
 
 fn redis_statefulset(docs: &[serde_json::Value]) -> Option<&serde_json::Value> {

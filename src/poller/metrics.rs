@@ -1,7 +1,9 @@
 //! `syncline_poller_*` metrics, registered into the worker's registry (the poller runs in a
 //! worker pod). Labels are object kinds and fixed words only.
 
-use prometheus::{GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 #[derive(Clone, Debug)]
 pub struct PollerMetrics {
@@ -17,6 +19,9 @@ pub struct PollerMetrics {
     pub errors: IntCounterVec,
     /// `syncline_poller_leader`: 1 while this process holds the poller lease.
     pub leader: IntGauge,
+    /// `syncline_poller_last_poll_timestamp_seconds`: when this process last finished a poll
+    /// cycle (Unix seconds, 0 before its first), what "last poll too old" alerts read.
+    pub last_poll: Gauge,
 }
 
 impl PollerMetrics {
@@ -64,6 +69,10 @@ impl PollerMetrics {
                 "syncline_poller_leader",
                 "1 while this process holds the poller lease.",
             )?,
+            last_poll: Gauge::new(
+                "syncline_poller_last_poll_timestamp_seconds",
+                "When this process last finished a poll cycle (Unix seconds; 0 before its first).",
+            )?,
         };
         registry.register(Box::new(m.objects.clone()))?;
         registry.register(Box::new(m.pages.clone()))?;
@@ -71,6 +80,7 @@ impl PollerMetrics {
         registry.register(Box::new(m.cursor_age.clone()))?;
         registry.register(Box::new(m.errors.clone()))?;
         registry.register(Box::new(m.leader.clone()))?;
+        registry.register(Box::new(m.last_poll.clone()))?;
         Ok(m)
     }
 }

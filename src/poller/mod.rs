@@ -329,7 +329,11 @@ impl Poller {
                         enqueued = r.enqueued,
                         "poll cycle done"
                     );
-                    if let Err(e) = self.queue.record_poll(jiff::Timestamp::now()).await {
+                    let now = jiff::Timestamp::now();
+                    self.metrics
+                        .last_poll
+                        .set(now.as_millisecond() as f64 / 1000.0);
+                    if let Err(e) = self.queue.record_poll(now).await {
                         tracing::warn!(error = %e, "could not record the poll time");
                     }
                 }

@@ -119,6 +119,7 @@ impl Drop for ControlPlane {
     }
 }
 
+pub mod helm;
 pub mod hubspot;
 pub mod node;
 pub mod operator;

@@ -35,3 +35,20 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "syncline.leaseName" -}}
 syncline-operator
 {{- end -}}
+
+{{/* "true" when the Prometheus Operator objects render: monitoring.enabled true, or auto
+and the cluster serves monitoring.coreos.com/v1 (helm template: --api-versions). */}}
+{{- define "syncline.monitoring" -}}
+{{- $on := toString .Values.monitoring.enabled -}}
+{{- if or (eq $on "true") (and (eq $on "auto") (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1")) -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of the monitoring objects: the chart's plus monitoring.labels. */}}
+{{- define "syncline.monitoringLabels" -}}
+{{ include "syncline.labels" . }}
+{{- with .Values.monitoring.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,236 @@
+//! Every metric an alert of the chart's PrometheusRule or a panel of its Grafana dashboard
+//! uses exists on a live /metrics: a real pipeline (`syncline run`: receiver, worker and
+//! poller against a real Redis, the HubSpot and Shopify simulators) that has stored, refused,
+//! written, dead-lettered and polled, and the operator reconciling the same pipeline on a
+//! real API server.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kube::api::Api;
+use serde_json::json;
+use support::hubspot::{HubspotSim, TOKEN};
+use support::operator::{OperatorProcess, metric_value as value};
+use support::pipelines::{NS, create_with_secret, pipeline, setup};
+use support::redis::{RedisServer, free_port};
+use support::stores::StoreSimServer;
+use support::{ControlPlane, Mode, eventually};
+use syncline::api::SyncPipeline;
+use syncline::model::{ObjectKind, StorePlatform};
+use syncline::sim::store::sign::{Outgoing, Signer};
+
+const SOURCES: [&str; 2] = [
+    "charts/syncline/templates/prometheusrule.yaml",
+    "charts/syncline/dashboards/syncline.json",
+];
+
+/// Every `syncline_[a-z_]+` in `text` (not one followed by `*`).
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("syncline_") {
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_lowercase() || c == '_'))
+            .unwrap_or(tail.len());
+        // `syncline_queue_*` in prose is a family of names, not one.
+        if !tail[end..].starts_with('*') {
+            names.insert(tail[..end].trim_end_matches('_').to_string());
+        }
+        rest = &tail[end..];
+    }
+    names
+}
+
+/// The sample and family names of a Prometheus text exposition.
+fn exposed(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| match l.strip_prefix("# TYPE ") {
+            Some(t) => t.split_whitespace().next(),
+            None if !l.starts_with('#') => l.split(['{', ' ']).next(),
+            None => None,
+        })
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+async fn get(url: &str) -> String {
+    let response = syncline::tls::http_client().get(url).send().await;
+    match response {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+struct Run(Child);
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_names_are_read_from_both_files() {
+    let names = metric_names(
+        "rate(syncline_worker_events_total{x=\"y\"}[5m]) syncline_queue_lag) syncline_poller_*",
+    );
+    assert_eq!(
+        names.into_iter().collect::<Vec<_>>(),
+        ["syncline_queue_lag", "syncline_worker_events_total"]
+    );
+    for source in SOURCES {
+        let text = std::fs::read_to_string(support::repo().join(source)).unwrap();
+        assert!(metric_names(&text).len() >= 5, "{source}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_metric_the_alerts_and_the_dashboard_use_is_on_a_live_metrics_page() {
+    let redis = RedisServer::start();
+    let crm = HubspotSim::with_limit(1_000).await;
+    let store = StoreSimServer::of(StorePlatform::Shopify).await;
+    let secret = "s";
+
+    // The operator reconciles and samples the pipeline the data plane below runs.
+    let cp = ControlPlane::start(Mode::ApiOnly);
+    let client = setup(&cp).await;
+    let operator = OperatorProcess::start(&cp.kubeconfig, "op", &["--queue-sample-interval", "1s"]);
+    create_with_secret(
+        &client,
+        "shop-secret",
+        &pipeline("shop", "shop-secret", &redis.url(), "Retain"),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("pipeline.yaml");
+    let yaml = format!(
+        "apiVersion: syncline.dev/v1alpha1\nkind: SyncPipeline\nmetadata: {{name: shop, namespace: {NS}}}\n\
+         spec:\n  store:\n    platform: shopify\n    url: \"{}\"\n    shopify: {{shopDomain: acme.myshopify.com}}\n\
+         \x20 crm: {{platform: hubspot, url: \"{}\"}}\n  secretRef: {{name: shop-secret}}\n\
+         \x20 redis: {{url: \"{}\"}}\n  polling: {{interval: 10s, lookback: 10m}}\n",
+        store.url(""),
+        crm.url(""),
+        redis.url()
+    );
+    std::fs::write(&manifest, yaml).unwrap();
+    let (port, worker_port) = (free_port(), free_port());
+    let run = Command::new(env!("CARGO_BIN_EXE_syncline"))
+        .arg("run")
+        .arg("-f")
+        .arg(&manifest)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--worker-listen", &format!("127.0.0.1:{worker_port}")])
+        .env("SYNCLINE_WEBHOOK_SECRET", secret)
+        .env("SYNCLINE_CRM_TOKEN", TOKEN)
+        .env("SYNCLINE_STORE_TOKEN", "store-token")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting syncline run");
+    let _run = Run(run);
+    let receiver = format!("http://127.0.0.1:{port}");
+    let worker = format!("http://127.0.0.1:{worker_port}/metrics");
+    eventually(30, "the worker's /metrics", || async {
+        (!get(&worker).await.is_empty()).then_some(())
+    })
+    .await;
+
+    // A customer HubSpot takes, one it refuses (a dead letter), and a forgery.
+    let signer = |secret: &str| Signer {
+        platform: StorePlatform::Shopify,
+        secret: secret.into(),
+        shop_domain: "acme.myshopify.com".into(),
+        api_version: "2025-10".into(),
+        source_url: store.url(""),
+    };
+    let http = syncline::tls::http_client();
+    for (id, email, key) in [
+        (7, "ok@example.com", secret),
+        (8, "not-an-email", secret),
+        (9, "x@example.com", "forged"),
+    ] {
+        let customer = json!({"id": id, "email": email, "first_name": "A", "last_name": "B",
+            "created_at": "2026-11-20T10:00:00-05:00", "updated_at": "2026-11-20T10:05:00-05:00"});
+        let out = Outgoing {
+            kind: ObjectKind::Customers,
+            created: false,
+            object: customer,
+            delivery_id: format!("evt-{id}"),
+            at_unix: jiff::Timestamp::now().as_second(),
+        };
+        let status = signer(key)
+            .sign(&out)
+            .request(&http, &receiver)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            status,
+            if key == secret { 200 } else { 401 },
+            "customer {id}"
+        );
+    }
+    let worker_page = eventually(60, "a write, a dead letter and a finished poll", || async {
+        let page = get(&worker).await;
+        let done = value(&page, "syncline_worker_dead_letters_total") >= 1.0
+            && value(&page, "syncline_poller_last_poll_timestamp_seconds") > 0.0
+            && page.contains("outcome=\"written\"");
+        done.then_some(page)
+    })
+    .await;
+    let now = jiff::Timestamp::now().as_second() as f64;
+    let polled = value(&worker_page, "syncline_poller_last_poll_timestamp_seconds");
+    assert!(
+        (now - polled).abs() < 120.0,
+        "the last poll's time is now-ish: {polled}"
+    );
+
+    let api: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
+    eventually(
+        60,
+        "the operator's queue sample with the dead letter",
+        || async {
+            let queue = api.get("shop").await.ok()?.status?.queue?;
+            (queue.dead_letters >= 1).then_some(())
+        },
+    )
+    .await;
+    // Some series appear only after a worker's load report (every 5 s) reached the
+    // operator's scaler: the pages are read until every name is there, for 30 s at most.
+    let referenced: Vec<(String, &str)> = SOURCES
+        .iter()
+        .flat_map(|source| {
+            let text = std::fs::read_to_string(support::repo().join(source)).unwrap();
+            metric_names(&text).into_iter().map(move |n| (n, *source))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (missing, live) = loop {
+        let (_, operator_page) = operator.get("/metrics").await;
+        let mut live = exposed(&operator_page);
+        live.extend(exposed(&get(&format!("{receiver}/metrics")).await));
+        live.extend(exposed(&get(&worker).await));
+        let missing: Vec<String> = referenced
+            .iter()
+            .filter(|(name, _)| !live.contains(name))
+            .map(|(name, source)| format!("{name} (in {source})"))
+            .collect();
+        if missing.is_empty() || Instant::now() > deadline {
+            break (missing, live);
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert!(
+        missing.is_empty(),
+        "used by the alerts or the dashboard, on no live /metrics: {missing:#?}\n\
+         live: {live:#?}"
+    );
+}
