@@ -23,7 +23,7 @@ use kube::api::{Api, PostParams};
 use support::hubspot::{HubspotSim, TOKEN};
 use support::operator::OperatorProcess;
 use support::orders::order;
-use support::pipelines::{NS, condition_of, pipeline, secret, setup};
+use support::pipelines::{NS, condition_of, pipeline, secret, setup, wait_condition};
 use support::redis::RedisServer;
 use support::{ControlPlane, Mode, eventually};
 use syncline::api::{ObjectKind, StorePlatform, SyncPipeline, condition};
@@ -390,8 +390,87 @@ async fn scaled_to_zero_the_first_event_wakes_a_worker() {
         (s.replicas("idle").await == Some(1)).then_some(())
     })
     .await;
-    let (_, reason, _) = condition_of(&s.pipelines, "idle", condition::SCALING_ACTIVE)
-        .await
-        .unwrap();
-    assert_eq!(reason, "PollDue");
+    // The Deployment is applied before status is written: the reason follows at once.
+    wait_condition(
+        &s.pipelines,
+        "idle",
+        condition::SCALING_ACTIVE,
+        "True",
+        "PollDue",
+    )
+    .await;
+}
+
+/// A bursty store (a burst of orders every 4 s against a 400 ms CRM, with a 10 s
+/// stabilization window): the workers scale up on the first burst and do not scale down
+/// between bursts; once the bursts stop, each scale-down is a whole window after the last.
+#[tokio::test]
+async fn a_bursty_store_scales_down_at_most_once_per_window() {
+    let s = scene("op-bursty").await;
+    s.crm.sim.set_faults(FaultConfig {
+        latency_ms: 400,
+        ..FaultConfig::default()
+    });
+    let window = Duration::from_secs(10);
+    let manifest = s
+        .pipeline("bursty", 1, 8, |p| {
+            p.spec.workers.scale_down_stabilization_seconds = window.as_secs() as i32;
+        })
+        .await;
+    let mut kubelet = Kubelet::new(manifest);
+    kubelet.follow(1);
+    let load_key = QueueKeys::new(NS, "bursty").load();
+    eventually(30, "the first worker reports its load", || async {
+        (s.redis.cli(&["HLEN", &load_key]).trim() != "0").then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    let mut changes: Vec<(Duration, usize)> = Vec::new();
+    let mut next_burst = 0u64;
+    let bursts = 6u64;
+    let deadline = started + Duration::from_secs(120);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the bursts did not settle in 120 s"
+        );
+        let now = started.elapsed();
+        if next_burst < bursts && now >= Duration::from_secs(4 * next_burst) {
+            let first = 1 + next_burst * 300;
+            s.enqueue("bursty", first..first + 300).await;
+            next_burst += 1;
+        }
+        if let Some(n) = s.replicas("bursty").await {
+            if changes.last().map(|(_, r)| *r) != Some(n) {
+                changes.push((now, n));
+            }
+            kubelet.follow(n.max(1));
+            if next_burst == bursts && n == 1 && s.deals() as u64 == bursts * 300 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("bursty: replicas over time {changes:?}");
+    let last_burst = Duration::from_secs(4 * (bursts - 1));
+    let downs: Vec<Duration> = changes
+        .windows(2)
+        .filter(|w| w[1].1 < w[0].1)
+        .map(|w| w[1].0)
+        .collect();
+    assert!(
+        changes.iter().any(|(_, n)| *n > 1),
+        "the bursts never scaled up: {changes:?}"
+    );
+    assert!(
+        downs.iter().all(|t| *t > last_burst),
+        "scaled down between bursts: {changes:?}"
+    );
+    for pair in downs.windows(2) {
+        // A second of slack: the test samples the Deployment every 250 ms.
+        assert!(
+            pair[1] - pair[0] + Duration::from_secs(1) >= window,
+            "two scale-downs within one window: {changes:?}"
+        );
+    }
 }

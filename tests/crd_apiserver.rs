@@ -194,6 +194,7 @@ async fn kubectl_shows_the_documented_columns_and_descriptions() {
         }),
         queue: Some(QueueStatus {
             lag: 1200,
+            drain_seconds: Some(40),
             ..Default::default()
         }),
         ..Default::default()
@@ -214,12 +215,23 @@ async fn kubectl_shows_the_documented_columns_and_descriptions() {
     let header: Vec<_> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(
         header,
-        ["NAME", "STORE", "CRM", "WORKERS", "LAG", "READY", "AGE"]
+        [
+            "NAME", "STORE", "CRM", "WORKERS", "DESIRED", "LAG", "DRAIN", "READY", "AGE"
+        ]
     );
     let row: Vec<_> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(
-        row[..6],
-        ["acme-shopify", "shopify", "hubspot", "3", "1200", "True"],
+        row[..8],
+        [
+            "acme-shopify",
+            "shopify",
+            "hubspot",
+            "3",
+            "3",
+            "1200",
+            "40",
+            "True"
+        ],
         "{out}"
     );
 

@@ -325,15 +325,20 @@ async fn workers_scale_from_queue_lag() {
         (replicas().await == Some(4)).then_some(())
     })
     .await;
-    let status = pipelines.get("shop").await.unwrap().status.unwrap();
-    assert_eq!(status.workers.unwrap().desired_replicas, 4);
-    let scaling = condition_of(pipelines, "shop", condition::SCALING_ACTIVE)
-        .await
-        .unwrap();
-    assert_eq!(
-        (scaling.0.as_str(), scaling.1.as_str()),
-        ("True", "ScalingOnLag")
-    );
+    // Status is written after the Deployment: it follows within the reconcile.
+    eventually(10, "status.workers.desiredReplicas 4", || async {
+        let status = pipelines.get("shop").await.ok()?.status?;
+        (status.workers?.desired_replicas == 4).then_some(())
+    })
+    .await;
+    wait_condition(
+        pipelines,
+        "shop",
+        condition::SCALING_ACTIVE,
+        "True",
+        "ScalingOnLag",
+    )
+    .await;
 
     for i in 35..200 {
         redis.cli(&["XADD", stream, "*", "n", &i.to_string()]);
@@ -342,10 +347,14 @@ async fn workers_scale_from_queue_lag() {
         (replicas().await == Some(5)).then_some(())
     })
     .await;
-    let scaling = condition_of(pipelines, "shop", condition::SCALING_ACTIVE)
-        .await
-        .unwrap();
-    assert_eq!(scaling.1, "MaxReplicasReached");
+    wait_condition(
+        pipelines,
+        "shop",
+        condition::SCALING_ACTIVE,
+        "True",
+        "MaxReplicasReached",
+    )
+    .await;
 
     redis.cli(&["DEL", stream]);
     eventually(30, "back to minReplicas once the queue drained", || async {

@@ -43,11 +43,14 @@ impl Policy {
 
     /// Workers the lag alone asks for.
     pub fn recommend(&self, lag: u64) -> i32 {
+        self.recommend_unbounded(lag).clamp(self.min, self.max)
+    }
+
+    /// `ceil(lag / targetLagPerWorker)`, before the bounds.
+    fn recommend_unbounded(&self, lag: u64) -> i32 {
         let lag = i64::try_from(lag).unwrap_or(i64::MAX);
         let wanted = lag.saturating_add(self.target_lag - 1) / self.target_lag;
-        i32::try_from(wanted)
-            .unwrap_or(i32::MAX)
-            .clamp(self.min, self.max)
+        i32::try_from(wanted).unwrap_or(i32::MAX)
     }
 
     /// The most workers one step may go to from `current`: double, or four more.
@@ -219,6 +222,8 @@ pub fn decide_with_poll(
     if recommended == current {
         let why = if recommended > from_lag {
             Why::PollDue
+        } else if current >= p.max && p.max > p.min && p.recommend_unbounded(lag) > p.max {
+            Why::MaxReplicas
         } else {
             Why::OnLag
         };

@@ -57,6 +57,11 @@ fn one_step_goes_at_most_to_double_or_four_more() {
     assert_eq!(path, [1, 5, 10, 20]);
     let d = decide(&p, 100_000, 1, None, None, at(0));
     assert_eq!((d.desired, d.why), (5, Why::StepLimited));
+    // At the ceiling, staying there is still the ceiling's doing.
+    let d = decide(&p, 100_000, 100, None, None, at(0));
+    assert_eq!((d.desired, d.why), (100, Why::MaxReplicas));
+    let d = decide(&p, 50 * 500, 50, None, None, at(0));
+    assert_eq!((d.desired, d.why), (50, Why::OnLag));
 }
 
 #[test]
