@@ -309,20 +309,26 @@ fn first_storm_lands_exactly_once(node: &Node) {
         summary["p50Ms"].as_f64().unwrap(),
         summary["p99Ms"].as_f64().unwrap()
     );
-    // NAME STORE CRM WORKERS LAG READY AGE, once the operator sampled the drained queue.
-    let out = wait_for(30, "kubectl get sp showing 1 worker and lag 0", || {
-        let out = kubectl_ok(node, &["-n", crate::NS, "get", "sp"]);
-        let row: Vec<String> = out
-            .lines()
-            .nth(1)
-            .unwrap_or("")
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        (row.len() >= 6 && row[..6] == [PIPELINE, "shopify", "hubspot", "1", "0", "True"])
-            .then_some(out.clone())
-            .ok_or(out)
-    });
+    // NAME STORE CRM WORKERS DESIRED LAG DRAIN READY AGE, once the operator sampled the
+    // drained queue.
+    let out = wait_for(
+        30,
+        "kubectl get sp showing 1 worker, lag 0 and drain 0",
+        || {
+            let out = kubectl_ok(node, &["-n", crate::NS, "get", "sp"]);
+            let row: Vec<String> = out
+                .lines()
+                .nth(1)
+                .unwrap_or("")
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            let want = [PIPELINE, "shopify", "hubspot", "1", "1", "0", "0", "True"];
+            (row.len() >= want.len() && row[..want.len()] == want)
+                .then_some(out.clone())
+                .ok_or(out)
+        },
+    );
     println!("{out}");
 }
 
