@@ -94,6 +94,9 @@ struct HubspotSimArgs {
     /// Latency added to every request.
     #[arg(long, default_value = "0s", value_parser = duration)]
     latency: Duration,
+    /// Up to this much more latency, drawn uniformly per request.
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    latency_jitter: Duration,
     /// Answer 503 to everything for this long from start.
     #[arg(long, default_value = "0s", value_parser = duration)]
     outage: Duration,
@@ -365,6 +368,8 @@ async fn main() -> anyhow::Result<()> {
                 faults: syncline::sim::hubspot::FaultConfig {
                     error_rate: args.error_rate,
                     latency_ms: u64::try_from(args.latency.as_millis()).unwrap_or(u64::MAX),
+                    latency_jitter_ms: u64::try_from(args.latency_jitter.as_millis())
+                        .unwrap_or(u64::MAX),
                     outage_ms: u64::try_from(args.outage.as_millis()).unwrap_or(u64::MAX),
                     burst_429: args.burst_429,
                     retry_after_secs: 0,

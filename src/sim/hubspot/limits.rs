@@ -169,6 +169,8 @@ pub struct FaultConfig {
     pub error_rate: f64,
     /// Added to every request before it is answered.
     pub latency_ms: u64,
+    /// Up to this much more, drawn uniformly per request (real answer times vary).
+    pub latency_jitter_ms: u64,
     /// From now, every request is answered 503 for this long.
     pub outage_ms: u64,
     /// The next N authenticated requests are answered 429 (TEN_SECONDLY_ROLLING).
@@ -210,8 +212,13 @@ impl Faults {
         &self.config
     }
 
+    /// This request's added latency: the base plus a uniform draw of the jitter.
     pub fn latency(&self) -> Duration {
-        Duration::from_millis(self.config.latency_ms)
+        let jitter = match self.config.latency_jitter_ms {
+            0 => 0,
+            j => fastrand::u64(0..=j),
+        };
+        Duration::from_millis(self.config.latency_ms.saturating_add(jitter))
     }
 
     /// Whether faults apply to a request for `path`.
