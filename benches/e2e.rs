@@ -178,13 +178,17 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
         .args(["--concurrency", "64", "--seed", "16"])
         .stderr(Stdio::null())
         .output();
-    // The CRM requests counted from the spike's start: the backlog's share of the budget.
-    let at_spike = async {
-        tokio::time::sleep(Duration::from_secs(phase)).await;
-        (Instant::now(), sim.stats().requests)
-    };
-    let (storm, (spike_started, requests_at_spike)) = tokio::join!(storm, at_spike);
-    let storm = storm.unwrap();
+    // The CRM's request counter over time, to tell the budget used while backlogged.
+    let samples = Arc::new(std::sync::Mutex::new(Vec::<(u64, u64)>::new()));
+    let (counter, into) = (Arc::clone(&sim), Arc::clone(&samples));
+    let sampler = tokio::spawn(async move {
+        for _ in 0..20_000 {
+            let now = (syncline::queue::unix_ms(), counter.stats().requests);
+            into.lock().unwrap().push(now);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let storm = storm.await.unwrap();
     assert!(storm.status.success(), "the storm failed");
     let summary: Value = serde_json::from_slice(&storm.stdout).unwrap();
     let sent: BTreeMap<u64, u64> =
@@ -199,8 +203,7 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let backlog_secs = spike_started.elapsed().as_secs_f64().max(0.001);
-    let backlog_requests = sim.stats().requests - requests_at_spike;
+    sampler.abort();
     let (cpu, rss) = cpu_and_rss(syncline.id());
     let _ = syncline.kill();
     let _ = syncline.wait();
@@ -243,9 +246,25 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
             lat.last().copied().unwrap_or(0.0)
         ));
     }
-    let spike_end = start + 2 * ms;
-    let last_write = written.values().copied().max().unwrap_or(spike_end);
-    let drain = last_write.saturating_sub(spike_end) as f64 / 1000.0;
+    // The spike's backlog is gone when its last order's deal is written.
+    let (spike_start, spike_end) = (start + ms, start + 2 * ms);
+    let cleared = sent
+        .iter()
+        .filter(|(_, at)| (spike_start..spike_end).contains(at))
+        .filter_map(|(id, _)| written.get(id).copied())
+        .max()
+        .unwrap_or(spike_end);
+    let drain = cleared.saturating_sub(spike_end) as f64 / 1000.0;
+    let samples = samples.lock().unwrap().clone();
+    let requests_at = |t: u64| {
+        samples
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= t)
+            .map_or(0, |(_, n)| *n)
+    };
+    let backlog_secs = (cleared.saturating_sub(spike_start) as f64 / 1000.0).max(0.001);
+    let backlog_requests = requests_at(cleared).saturating_sub(requests_at(spike_start));
     let requests = stats.requests - requests_before;
     let missing = orders - written.len().min(orders);
     format!(
@@ -254,8 +273,8 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
          {steady}/s for {phase} s, {spike}/s for {phase} s, {steady}/s for {phase} s ({} deliveries, {} acknowledged).\n\n\
          | phase | orders | p50 s | p95 s | p99 s | max s |\n|---|---:|---:|---:|---:|---:|\n{rows}\n\
          | figure | value |\n|---|---:|\n\
-         | drain after the spike (last deal written − spike end) | {drain:.1} s |\n\
-         | CRM budget used from the spike's start until the last deal | {:.1} % |\n\
+         | drain after the spike (the spike's last deal written − spike end) | {drain:.1} s |\n\
+         | CRM budget used from the spike's start until its last deal | {:.1} % |\n\
          | CRM requests per synced order | {:.3} |\n\
          | 429s | {} |\n\
          | orders without a deal | {missing} |\n\
