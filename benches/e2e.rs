@@ -18,9 +18,9 @@
 mod redis_support;
 #[path = "support/report.rs"]
 mod report;
+use report::{env_or, free_port};
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,21 +30,6 @@ use syncline::sim::hubspot::{FaultConfig, Sim, SimSettings};
 
 const TOKEN: &str = "pat-bench";
 const SECRET: &str = "bench-webhook-secret";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn manifest(crm: &str, redis: &str) -> String {
     format!(

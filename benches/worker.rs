@@ -16,7 +16,7 @@
 mod redis_support;
 #[path = "support/report.rs"]
 mod report;
-use report::write_section;
+use report::{env_or, write_section};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -30,13 +30,6 @@ use syncline::worker::{WorkerMetrics, WorkerSettings};
 use tokio::sync::watch;
 
 const TOKEN: &str = "pat-bench";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn order(id: u64) -> Value {
     json!({"id": id, "name": format!("#{id}"), "email": format!("o{id}@example.com"),

@@ -1,4 +1,23 @@
-//! BENCHMARKS.md: each bench owns one section between its markers.
+//! What every bench shares: its knobs from the environment, a free loopback port, and its
+//! section of BENCHMARKS.md (each bench owns one, between its markers).
+#![allow(dead_code)]
+
+/// A numeric knob from the environment, or its default.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A loopback port free right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// Replaces this bench's section of BENCHMARKS.md (between its markers), keeping the rest.
 pub fn write_section(name: &str, body: &str) {
