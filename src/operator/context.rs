@@ -63,6 +63,7 @@ pub struct Context {
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
+    statuses: Mutex<HashMap<String, (crate::api::SyncPipelineStatus, std::time::Instant)>>,
 }
 
 impl Context {
@@ -87,6 +88,7 @@ impl Context {
             applied: Mutex::default(),
             failures: Mutex::default(),
             replays: Mutex::default(),
+            statuses: Mutex::default(),
         }
     }
 
@@ -161,6 +163,37 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.to_string(), token.to_string());
+    }
+
+    /// Whether `status` is what this process wrote for pipeline `key` within the last
+    /// `within`. The controller's cache may not show a status write yet when the next
+    /// reconcile runs; without this memory that reconcile would send the same status again.
+    /// The memory is short so a status someone else changed is corrected soon after.
+    pub fn wrote_status_lately(
+        &self,
+        key: &str,
+        status: &crate::api::SyncPipelineStatus,
+        within: Duration,
+    ) -> bool {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .is_some_and(|(s, at)| s == status && at.elapsed() < within)
+    }
+
+    pub fn forget_status(&self, key: &str) {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+
+    pub fn remember_status(&self, key: &str, status: &crate::api::SyncPipelineStatus) {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key.to_string(), (status.clone(), std::time::Instant::now()));
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:

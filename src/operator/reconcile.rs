@@ -81,6 +81,7 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
                 Finalized::Cleanup(p) => {
                     let ns = p.namespace().unwrap_or_default();
                     ctx2.metrics.pipelines.forget(&ns, &p.name_any());
+                    ctx2.forget_status(&format!("{ns}/{}", p.name_any()));
                     cleanup(&p, &ctx2).await
                 }
             }

@@ -39,6 +39,9 @@ pub async fn report_failure(p: &SyncPipeline, ctx: &Context, err: &ReconcileErro
     }
 }
 
+/// How long a status this process wrote is taken as stored while the cache catches up.
+const CACHE_LAG: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The Event action of condition transitions.
 const ACTION: &str = "Reconcile";
 
@@ -49,7 +52,8 @@ pub async fn write_status(
     ctx: &Context,
     new: &SyncPipelineStatus,
 ) -> Result<(), ReconcileError> {
-    if p.status.as_ref() == Some(new) {
+    let key = format!("{}/{}", p.namespace().unwrap_or_default(), p.name_any());
+    if p.status.as_ref() == Some(new) || ctx.wrote_status_lately(&key, new, CACHE_LAG) {
         return Ok(());
     }
     let api: Api<SyncPipeline> =
@@ -76,6 +80,7 @@ pub async fn write_status(
         count_write(ctx);
     }
 
+    ctx.remember_status(&key, new);
     let regarding = p.object_ref(&());
     for c in status::transitions(p.status.as_ref(), new) {
         publish_transition(ctx, &regarding, &c).await;
