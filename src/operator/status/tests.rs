@@ -2,7 +2,7 @@ use k8s_openapi::jiff::Timestamp;
 
 use super::*;
 use crate::api::PendingScaleDown;
-use crate::operator::scaler::Load;
+use crate::operator::scaler::{Decision, Load, Policy, Why};
 
 fn t(secs: i64) -> Time {
     Time(Timestamp::from_second(1_800_000_000 + secs).unwrap())
