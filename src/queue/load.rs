@@ -63,6 +63,12 @@ impl WorkerLoad {
         )
     }
 
+    /// Whether the report is recent enough at `now_ms` to count (see [`FRESH_FOR`]).
+    pub fn is_fresh(&self, now_ms: u64) -> bool {
+        let fresh = u64::try_from(FRESH_FOR.as_millis()).unwrap_or(u64::MAX);
+        now_ms.saturating_sub(self.at_ms) <= fresh
+    }
+
     /// The report a field holds; `None` for another version or a damaged value.
     pub fn decode(text: &str) -> Option<Self> {
         let mut parts = text.split(' ');
@@ -100,10 +106,9 @@ impl LoadSummary {
     /// The reports in `fields` (the hash as HGETALL answers it) no older than
     /// [`FRESH_FOR`] at `now_ms`; `None` when no worker reported lately.
     pub fn of(fields: &BTreeMap<String, String>, now_ms: u64) -> Option<Self> {
-        let fresh = u64::try_from(FRESH_FOR.as_millis()).unwrap_or(u64::MAX);
         let mut sum = Self::default();
         for load in fields.values().filter_map(|v| WorkerLoad::decode(v)) {
-            if now_ms.saturating_sub(load.at_ms) > fresh {
+            if !load.is_fresh(now_ms) {
                 continue;
             }
             sum.workers += 1;
@@ -182,13 +187,11 @@ impl Queue {
                     .query_async(&mut conn),
             )
             .await?;
-        let fresh = u64::try_from(FRESH_FOR.as_millis()).unwrap_or(u64::MAX);
         let gone: Vec<&String> = fields
             .iter()
             .filter(|(name, value)| {
                 (leaving && name.as_str() == consumer)
-                    || WorkerLoad::decode(value)
-                        .is_none_or(|l| now_ms.saturating_sub(l.at_ms) > fresh)
+                    || WorkerLoad::decode(value).is_none_or(|l| !l.is_fresh(now_ms))
             })
             .map(|(name, _)| name)
             .collect();
