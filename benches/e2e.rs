@@ -18,10 +18,13 @@
 mod redis_support;
 #[path = "support/report.rs"]
 mod report;
-use report::{env_or, free_port};
+#[path = "../tests/support/run.rs"]
+mod run_support;
+use report::env_or;
+use run_support::SynclineRun;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -121,39 +124,13 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
         Arc::clone(&sim),
         std::future::pending::<()>(),
     ));
-    let dir = tempfile::tempdir().unwrap();
-    let pipeline = dir.path().join("pipeline.yaml");
-    std::fs::write(&pipeline, manifest(&crm, &redis.url())).unwrap();
-    let (port, worker_port) = (free_port(), free_port());
-    let mut syncline = Command::new(env!("CARGO_BIN_EXE_syncline"))
-        .arg("run")
-        .arg("-f")
-        .arg(&pipeline)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--worker-listen", &format!("127.0.0.1:{worker_port}")])
-        .env("SYNCLINE_WEBHOOK_SECRET", SECRET)
-        .env("SYNCLINE_CRM_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let target = format!("http://127.0.0.1:{port}");
-    let client = syncline::tls::http_client();
-    let up = Instant::now();
-    while client
-        .get(format!("http://127.0.0.1:{worker_port}/readyz"))
-        .send()
-        .await
-        .map(|r| r.status() != 200)
-        .unwrap_or(true)
-    {
-        assert!(
-            up.elapsed() < Duration::from_secs(30),
-            "syncline run did not become ready"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let env = [
+        ("SYNCLINE_WEBHOOK_SECRET", SECRET),
+        ("SYNCLINE_CRM_TOKEN", TOKEN),
+    ];
+    let syncline = SynclineRun::start(&manifest(&crm, &redis.url()), &env, false);
+    syncline.ready().await;
+    let target = syncline.receiver();
     let deliveries = (2 * steady + spike) * phase;
     let profile = format!("{steady}x{phase},{spike}x{phase},{steady}x{phase}");
     let requests_before = sim.stats().requests;
@@ -189,9 +166,8 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     sampler.abort();
-    let (cpu, rss) = cpu_and_rss(syncline.id());
-    let _ = syncline.kill();
-    let _ = syncline.wait();
+    let (cpu, rss) = cpu_and_rss(syncline.pid());
+    drop(syncline);
     let stats = sim.stats();
 
     let start = sent.values().copied().min().unwrap_or(0);

@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kube::api::Api;
@@ -15,7 +14,8 @@ use serde_json::json;
 use support::hubspot::{HubspotSim, TOKEN};
 use support::operator::{OperatorProcess, metric_value as value};
 use support::pipelines::{NS, create_with_secret, pipeline, setup};
-use support::redis::{RedisServer, free_port};
+use support::redis::RedisServer;
+use support::run::SynclineRun;
 use support::stores::StoreSimServer;
 use support::{ControlPlane, Mode, eventually};
 use syncline::api::SyncPipeline;
@@ -66,15 +66,6 @@ async fn get(url: &str) -> String {
     }
 }
 
-struct Run(Child);
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_names_are_read_from_both_files() {
     let names = metric_names(
@@ -108,8 +99,6 @@ async fn every_metric_the_alerts_and_the_dashboard_use_is_on_a_live_metrics_page
     )
     .await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("pipeline.yaml");
     let yaml = format!(
         "apiVersion: syncline.dev/v1alpha1\nkind: SyncPipeline\nmetadata: {{name: shop, namespace: {NS}}}\n\
          spec:\n  store:\n    platform: shopify\n    url: \"{}\"\n    shopify: {{shopDomain: acme.myshopify.com}}\n\
@@ -119,24 +108,14 @@ async fn every_metric_the_alerts_and_the_dashboard_use_is_on_a_live_metrics_page
         crm.url(""),
         redis.url()
     );
-    std::fs::write(&manifest, yaml).unwrap();
-    let (port, worker_port) = (free_port(), free_port());
-    let run = Command::new(env!("CARGO_BIN_EXE_syncline"))
-        .arg("run")
-        .arg("-f")
-        .arg(&manifest)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--worker-listen", &format!("127.0.0.1:{worker_port}")])
-        .env("SYNCLINE_WEBHOOK_SECRET", secret)
-        .env("SYNCLINE_CRM_TOKEN", TOKEN)
-        .env("SYNCLINE_STORE_TOKEN", "store-token")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting syncline run");
-    let _run = Run(run);
-    let receiver = format!("http://127.0.0.1:{port}");
-    let worker = format!("http://127.0.0.1:{worker_port}/metrics");
+    let env = [
+        ("SYNCLINE_WEBHOOK_SECRET", secret),
+        ("SYNCLINE_CRM_TOKEN", TOKEN),
+        ("SYNCLINE_STORE_TOKEN", "store-token"),
+    ];
+    let run = SynclineRun::start(&yaml, &env, true);
+    let receiver = run.receiver();
+    let worker = run.worker("/metrics");
     eventually(30, "the worker's /metrics", || async {
         (!get(&worker).await.is_empty()).then_some(())
     })

@@ -11,6 +11,7 @@ mod common;
 mod cycles;
 mod sim_admin;
 mod sim_http;
+mod storm;
 mod webhooks;
 mod worker_run;
 

@@ -126,6 +126,7 @@ pub mod operator;
 pub mod orders;
 pub mod pipelines;
 pub mod redis;
+pub mod run;
 pub mod stores;
 
 /// Installs the checked-in CRD and waits until it is served.

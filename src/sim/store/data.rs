@@ -91,6 +91,28 @@ impl Dataset {
         object
     }
 
+    /// Sets `object` as its kind and id's state when it is newer than what is stored (or
+    /// nothing is): a load generator that decides versions itself keeps the store holding
+    /// the newest version of each object, whatever order its writes arrive in. Whether it
+    /// was applied.
+    pub fn put(&mut self, object: StoredObject) -> bool {
+        let slot = (object.kind, object.id);
+        if self
+            .objects
+            .get(&slot)
+            .is_some_and(|o| o.version >= object.version)
+        {
+            return false;
+        }
+        let index = self.index.entry(object.kind).or_default();
+        if let Some(old) = self.objects.get(&slot) {
+            index.remove(&old.sort_key());
+        }
+        index.insert(object.sort_key());
+        self.objects.insert(slot, object);
+        true
+    }
+
     /// Objects of `kind` admitted by `lower` and `upper` (inclusive), in `(updated_at, id)`
     /// order, skipping `offset` and returning at most `limit`, with the total match count.
     pub fn list(
@@ -155,6 +177,26 @@ mod tests {
         assert_eq!(bumped.version, 2);
         assert_eq!(ids(&d), vec![2, 3, 1]);
         assert_eq!(d.count(ObjectKind::Orders), 3);
+    }
+
+    #[test]
+    fn put_keeps_the_newest_version_whatever_the_order() {
+        let mut d = Dataset::default();
+        let object = |version: u32, at: &str| StoredObject {
+            kind: ObjectKind::Orders,
+            id: 9,
+            version,
+            created_at: t("2026-11-20T10:00:00Z"),
+            updated_at: t(at),
+        };
+        assert!(d.put(object(2, "2026-11-20T10:00:02Z")));
+        assert!(!d.put(object(1, "2026-11-20T10:00:01Z")), "older");
+        assert!(!d.put(object(2, "2026-11-20T10:00:02Z")), "same");
+        assert_eq!(d.get(ObjectKind::Orders, 9).map(|o| o.version), Some(2));
+        assert!(d.put(object(3, "2026-11-20T10:00:03Z")));
+        let listed = d.list(ObjectKind::Orders, Lower::All, None, 0, 9);
+        assert_eq!(listed.1, 1, "one index entry per object");
+        assert_eq!(listed.0[0].updated_at, t("2026-11-20T10:00:03Z"));
     }
 
     #[test]

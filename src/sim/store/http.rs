@@ -13,6 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::data::StoredObject;
 use super::webhooks::WebhookKnobs;
 use super::{StoreFaults, StoreSim};
 use crate::model::{ObjectKind, StorePlatform};
@@ -27,7 +28,10 @@ pub fn router(sim: Arc<StoreSim>) -> Router {
         StorePlatform::Magento => super::magento::routes(),
     };
     Router::new()
-        .route("/_sim/objects/{kind}", get(list_objects).post(mutate))
+        .route(
+            "/_sim/objects/{kind}",
+            get(list_objects).post(mutate).put(put_objects),
+        )
         .route("/_sim/seed/{kind}", post(seed))
         .route("/_sim/faults", post(set_faults))
         .route("/_sim/webhooks", post(set_webhooks))
@@ -138,9 +142,11 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         match self {
             Self::UnknownKind => (StatusCode::NOT_FOUND, "unknown object kind").into_response(),
-            Self::BadTime => {
-                (StatusCode::BAD_REQUEST, "updatedAt must be RFC 3339").into_response()
-            }
+            Self::BadTime => (
+                StatusCode::BAD_REQUEST,
+                "createdAt and updatedAt must be RFC 3339",
+            )
+                .into_response(),
         }
     }
 }
@@ -179,6 +185,62 @@ async fn seed(
         data.upsert(kind, id, at.saturating_add(offset).unwrap_or(at));
     }
     axum::Json(json!({"count": data.count(kind)})).into_response()
+}
+
+/// One object's exact state, for `PUT /_sim/objects/{kind}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PutObject {
+    id: u64,
+    version: u32,
+    created_at: String,
+    updated_at: String,
+}
+
+/// `PUT /_sim/objects/{kind}` with `{"objects": [{id, version, createdAt, updatedAt}]}`:
+/// sets each object's state, without webhooks, where it is newer than the stored one. The
+/// storm generator decides versions itself and keeps the store at the newest of them, so the
+/// poller finds what a dropped webhook did not deliver.
+async fn put_objects(
+    State(sim): Shared,
+    Path(kind): Path<String>,
+    axum::Json(body): axum::Json<PutObjects>,
+) -> Response {
+    let kind = match admin_kind(&kind) {
+        Ok(kind) => kind,
+        Err(e) => return e.into_response(),
+    };
+    let mut objects = Vec::with_capacity(body.objects.len());
+    for o in body.objects {
+        let (Ok(created_at), Ok(updated_at)) = (o.created_at.parse(), o.updated_at.parse()) else {
+            return AdminError::BadTime.into_response();
+        };
+        if o.version == 0 {
+            return (
+                StatusCode::BAD_REQUEST,
+                "objects[].version must be at least 1",
+            )
+                .into_response();
+        }
+        objects.push(StoredObject {
+            kind,
+            id: o.id,
+            version: o.version,
+            created_at,
+            updated_at,
+        });
+    }
+    let mut data = sim.data();
+    let applied = objects
+        .into_iter()
+        .filter_map(|o| data.put(o).then_some(()))
+        .count();
+    axum::Json(json!({"applied": applied})).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct PutObjects {
+    objects: Vec<PutObject>,
 }
 
 /// `GET /_sim/objects/{kind}`: every object's id, version and updated_at.

@@ -1,25 +1,34 @@
 //! `syncline sim storm`: the load generator behind the real-node tests, the demo and the
 //! benchmarks. It sends order webhooks to a receiver signed exactly as the platform signs
 //! them (the store simulator's own `Signer`), following a profile of rates, with duplicate
-//! (some concurrent) and out-of-order deliveries, bounded in count and in time. Progress
-//! goes to stderr each second; the summary (JSON, one line) to stdout, including the newest
-//! version of every order that was acknowledged, so a test can check what must have landed.
+//! (some concurrent), out-of-order and dropped deliveries, bounded in count and in time.
+//! With `--store` it first records every version in the store simulator, as a real store
+//! commits a change before it sends the webhook, so a dropped delivery is still there for
+//! the poller to find. Progress goes to stderr each second (with `--crm` and `--redis`, what
+//! the pipeline made of it: lag, orders synced, the CRM's 429s); the summary (JSON, one line)
+//! to stdout, including the version of every order that must reach the CRM.
 
 mod plan;
+mod summary;
+mod watch;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde_json::json;
 use tokio::sync::Semaphore;
 
 pub use plan::{Copy, Phase, Planned, ProfileError, Shape, parse_profile, plan};
+pub use summary::{Settled, Summary};
 
 use super::store::data::StoredObject;
 use super::store::render::render;
 use super::store::sign::{Outgoing, SignedDelivery, Signer};
 use crate::model::{ObjectKind, StorePlatform};
+use crate::queue::QueueKeys;
+use crate::queue::admin::RedisTarget;
+use summary::{Tally, percentile, record, record_stored};
+use watch::{Look, Watch};
 
 /// Flags of `syncline sim storm`.
 #[derive(clap::Args, Debug, Clone)]
@@ -51,6 +60,28 @@ pub struct StormArgs {
     /// Fraction of deliveries swapped with their successor (older version last), 0..=1.
     #[arg(long, default_value_t = 0.0)]
     pub out_of_order: f64,
+    /// Fraction of deliveries never sent (the webhook lost), 0..=1; needs --store, where
+    /// the change is recorded for the poller to find.
+    #[arg(long, default_value_t = 0.0)]
+    pub dropped: f64,
+    /// The store simulator's base URL: every version is recorded there (PUT
+    /// /_sim/objects/orders) before its webhook is sent, or instead of it when dropped.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The HubSpot simulator's base URL: the live view counts the orders synced at their
+    /// newest version and the CRM's 429s.
+    #[arg(long)]
+    pub crm: Option<String>,
+    /// The pipeline's Redis URL: the live view shows the queue's lag (needs --pipeline).
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// The pipeline as NAMESPACE/NAME, for its queue keys (with --redis).
+    #[arg(long)]
+    pub pipeline: Option<String>,
+    /// With --crm: after the last send, keep watching up to this long until every order is
+    /// synced at its newest version; the summary's `settled` says how far it got.
+    #[arg(long, value_parser = crate::api::duration::parse_duration, default_value = "0s")]
+    pub settle: Duration,
     /// Deliveries in flight at most.
     #[arg(long, default_value_t = 32)]
     pub concurrency: usize,
@@ -63,7 +94,7 @@ pub struct StormArgs {
     /// Shopify's X-Shopify-Shop-Domain, WooCommerce's source URL.
     #[arg(long, default_value = "acme.myshopify.com")]
     pub shop_domain: String,
-    /// Seed of the duplicate and out-of-order draws.
+    /// Seed of the duplicate, out-of-order and drop draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// A tag making this run's delivery ids unique (default: the start time).
@@ -77,8 +108,8 @@ fn platform(text: &str) -> Result<StorePlatform, String> {
         .map_err(|_| format!("`{text}` is not shopify, woocommerce or magento"))
 }
 
-/// Why a storm could not run.
-#[derive(Debug, thiserror::Error)]
+/// Why a storm could not run, naming the flag.
+#[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StormError {
     #[error(transparent)]
     Profile(#[from] ProfileError),
@@ -86,38 +117,16 @@ pub enum StormError {
     Fraction(&'static str),
     #[error("--concurrency must be at least 1")]
     Concurrency,
-}
-
-/// What the storm did.
-#[derive(Debug, Default, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    /// Deliveries planned (copies not counted).
-    pub planned: u64,
-    /// Requests sent, copies included.
-    pub sent: u64,
-    /// Requests answered 2xx.
-    pub acknowledged: u64,
-    /// Non-2xx answers by status code.
-    pub statuses: BTreeMap<u16, u64>,
-    /// Requests that got no answer (connection refused, timeout).
-    pub errors: u64,
-    pub seconds: f64,
-    /// Requests per second achieved.
-    pub rate: f64,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-    /// Order id → the newest version a 2xx was given for: what must reach the CRM.
-    pub newest_acknowledged: BTreeMap<u64, u32>,
-    /// Order id → when (Unix ms) the first acknowledged delivery of that newest version was
-    /// sent: with the CRM's write times, the end-to-end latency.
-    pub newest_sent_at_ms: BTreeMap<u64, u64>,
-}
-
-#[derive(Default)]
-struct Tally {
-    summary: Summary,
-    latencies: Vec<f64>,
+    #[error(
+        "--dropped needs --store: a dropped webhook is only caught by the poller if the store holds the change"
+    )]
+    DroppedWithoutStore,
+    #[error("--redis and --pipeline go together: the lag is read from the pipeline's queue keys")]
+    RedisWithoutPipeline,
+    #[error("--pipeline: `{0}` is not NAMESPACE/NAME")]
+    Pipeline(String),
+    #[error("--settle needs --crm: settling means every order synced in the CRM")]
+    SettleWithoutCrm,
 }
 
 impl StormArgs {
@@ -126,6 +135,7 @@ impl StormArgs {
             ("duplicates", self.duplicates),
             ("concurrent-duplicates", self.concurrent_duplicates),
             ("out-of-order", self.out_of_order),
+            ("dropped", self.dropped),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(StormError::Fraction(name));
@@ -134,21 +144,81 @@ impl StormArgs {
         if self.concurrency == 0 {
             return Err(StormError::Concurrency);
         }
+        if self.dropped > 0.0 && self.store.is_none() {
+            return Err(StormError::DroppedWithoutStore);
+        }
+        if !self.settle.is_zero() && self.crm.is_none() {
+            return Err(StormError::SettleWithoutCrm);
+        }
         Ok(Shape {
             orders: self.orders,
             first_id: self.first_id,
             duplicates: self.duplicates,
             concurrent_duplicates: self.concurrent_duplicates,
             out_of_order: self.out_of_order,
+            dropped: self.dropped,
             max_count: self.max_count,
             seed: self.seed,
         })
     }
 
-    /// Runs the storm to its end (or `max_time`) and returns its summary.
+    /// The pipeline's queue, when the live view should show its lag.
+    fn queue(&self) -> Result<Option<(RedisTarget, QueueKeys)>, StormError> {
+        match (&self.redis, &self.pipeline) {
+            (None, None) => Ok(None),
+            (Some(url), Some(pipeline)) => {
+                let (ns, name) = pipeline
+                    .split_once('/')
+                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty() && !name.contains('/'))
+                    .ok_or_else(|| StormError::Pipeline(pipeline.clone()))?;
+                Ok(Some((RedisTarget::plain(url), QueueKeys::new(ns, name))))
+            }
+            _ => Err(StormError::RedisWithoutPipeline),
+        }
+    }
+
+    /// Runs the storm to its end (or `max_time`), settles if asked, and returns its summary.
     pub async fn run(self) -> Result<Summary, StormError> {
         crate::tls::ensure_crypto_provider();
         let deliveries = plan(&parse_profile(&self.profile)?, &self.shape()?);
+        let client = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        let watch = Arc::new(Watch {
+            client: client.clone(),
+            crm: self.crm.clone(),
+            queue: self.queue()?,
+        });
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let started = Instant::now();
+        let progress = tokio::spawn(report_progress(tally.clone(), watch.clone(), started));
+        self.send(&deliveries, &client, &tally, started).await;
+        let sent_for = started.elapsed().as_secs_f64();
+        let settled = self.settle(&watch, &tally).await;
+        progress.abort();
+        let mut tally = std::mem::take(&mut *crate::sim::lock(&tally));
+        tally.latencies.sort_by(f64::total_cmp);
+        let mut summary = tally.summary;
+        summary.planned = deliveries.len() as u64;
+        summary.seconds = sent_for;
+        summary.rate = summary.sent as f64 / sent_for.max(1e-9);
+        summary.p50_ms = percentile(&tally.latencies, 0.50);
+        summary.p99_ms = percentile(&tally.latencies, 0.99);
+        summary.settled = settled;
+        Ok(summary)
+    }
+
+    /// Sends the plan on its schedule: each delivery recorded in the store first (with
+    /// `--store`), then sent with its copies unless it is dropped.
+    async fn send(
+        &self,
+        deliveries: &[Planned],
+        client: &reqwest::Client,
+        tally: &Arc<Mutex<Tally>>,
+        started: Instant,
+    ) {
         let base = jiff::Timestamp::now();
         let run_id = self
             .run_id
@@ -161,164 +231,208 @@ impl StormArgs {
             api_version: "2025-07".into(),
             source_url: format!("https://{}", self.shop_domain),
         };
-        let client = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        let tally = Arc::new(Mutex::new(Tally::default()));
         let slots = Arc::new(Semaphore::new(self.concurrency));
-        let started = Instant::now();
-        let progress = tokio::spawn(report_progress(tally.clone(), started));
         let mut tasks = tokio::task::JoinSet::new();
-        for d in &deliveries {
+        for d in deliveries {
             if started.elapsed() >= self.max_time {
                 break;
             }
             tokio::time::sleep_until((started + d.at).into()).await;
-            let signed = sign(&signer, d, base, &run_id);
-            let copies = match d.copy {
-                Copy::None => vec![Duration::ZERO],
-                Copy::Concurrent => vec![Duration::ZERO, Duration::ZERO],
-                Copy::Later => vec![Duration::ZERO, Duration::from_millis(500)],
+            let object = stored_object(d, base);
+            let order = (d.order_id, d.version);
+            let put = self
+                .store
+                .as_ref()
+                .map(|url| store_put(client, url, &object));
+            let requests: Vec<_> = if d.dropped {
+                crate::sim::lock(tally).summary.dropped += 1;
+                Vec::new()
+            } else {
+                let signed = sign(&signer, &object, d.seq, &run_id);
+                copies(d.copy)
+                    .into_iter()
+                    .map(|delay| (delay, signed.request(client, &self.target)))
+                    .collect()
             };
-            for delay in copies {
-                let Ok(slot) = slots.clone().acquire_owned().await else {
-                    break;
-                };
-                let request = signed.request(&client, &self.target);
-                let (tally, order) = (tally.clone(), (d.order_id, d.version));
-                tasks.spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let sent = Instant::now();
-                    let sent_at = crate::queue::unix_ms();
-                    let answer = request.send().await.map(|r| r.status().as_u16());
-                    drop(slot);
-                    record(&tally, order, answer.ok(), (sent_at, sent.elapsed()));
+            let (tally, slots) = (tally.clone(), slots.clone());
+            tasks.spawn(async move {
+                if let Some(put) = put {
+                    record_stored(&tally, order, put.await);
+                }
+                let sends = requests.into_iter().map(|(delay, request)| {
+                    let (tally, slots) = (tally.clone(), slots.clone());
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        let Ok(_slot) = slots.acquire_owned().await else {
+                            return;
+                        };
+                        let sent = Instant::now();
+                        let sent_at = crate::queue::unix_ms();
+                        let answer = request.send().await.map(|r| r.status().as_u16());
+                        record(&tally, order, answer.ok(), (sent_at, sent.elapsed()));
+                    }
                 });
-            }
+                futures::future::join_all(sends).await;
+            });
         }
         while tasks.join_next().await.is_some() {}
-        progress.abort();
-        let seconds = started.elapsed().as_secs_f64();
-        let mut tally = std::mem::take(&mut *crate::sim::lock(&tally));
-        tally.latencies.sort_by(f64::total_cmp);
-        let mut summary = tally.summary;
-        summary.planned = deliveries.len() as u64;
-        summary.seconds = seconds;
-        summary.rate = summary.sent as f64 / seconds.max(1e-9);
-        summary.p50_ms = percentile(&tally.latencies, 0.50);
-        summary.p99_ms = percentile(&tally.latencies, 0.99);
-        Ok(summary)
+    }
+
+    /// With `--settle`: watches until every expected order is synced, or the time is up.
+    async fn settle(&self, watch: &Watch, tally: &Mutex<Tally>) -> Option<Settled> {
+        if self.settle.is_zero() {
+            return None;
+        }
+        let expected = crate::sim::lock(tally).summary.expected().clone();
+        let from = Instant::now();
+        loop {
+            let synced = watch.look(&expected).await.synced.unwrap_or(0);
+            let done = synced >= expected.len() as u64;
+            if done || from.elapsed() >= self.settle {
+                return Some(Settled {
+                    synced,
+                    expected: expected.len() as u64,
+                    seconds: from.elapsed().as_secs_f64(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }
 
-/// One planned delivery as the platform would send it. Versions are a second apart in
+/// When each copy of a delivery goes, from its planned moment.
+fn copies(copy: Copy) -> Vec<Duration> {
+    match copy {
+        Copy::None => vec![Duration::ZERO],
+        Copy::Concurrent => vec![Duration::ZERO, Duration::ZERO],
+        Copy::Later => vec![Duration::ZERO, Duration::from_millis(500)],
+    }
+}
+
+/// The order as the store holds it at a planned version. Versions are a second apart in
 /// `updated_at` (store times have second precision), from the storm's start.
-fn sign(signer: &Signer, d: &Planned, base: jiff::Timestamp, run_id: &str) -> SignedDelivery {
-    let at = |secs: i64| {
-        base.saturating_add(jiff::SignedDuration::from_secs(secs))
-            .unwrap_or(base)
-    };
-    let object = StoredObject {
+fn stored_object(d: &Planned, base: jiff::Timestamp) -> StoredObject {
+    let updated_at = base
+        .saturating_add(jiff::SignedDuration::from_secs(i64::from(d.version)))
+        .unwrap_or(base);
+    StoredObject {
         kind: ObjectKind::Orders,
         id: d.order_id,
         version: d.version,
         created_at: base,
-        updated_at: at(i64::from(d.version)),
-    };
+        updated_at,
+    }
+}
+
+/// One planned delivery as the platform would send it.
+fn sign(signer: &Signer, object: &StoredObject, seq: u64, run_id: &str) -> SignedDelivery {
     signer.sign(&Outgoing {
         kind: ObjectKind::Orders,
-        created: d.version == 1,
-        object: render(signer.platform, &object),
-        delivery_id: format!("storm-{run_id}-{}", d.seq),
-        at_unix: at(i64::from(d.version)).as_second(),
+        created: object.version == 1,
+        object: render(signer.platform, object),
+        delivery_id: format!("storm-{run_id}-{seq}"),
+        at_unix: object.updated_at.as_second(),
     })
 }
 
-/// Counts one answer; `sent` is when the request went (Unix ms) and how long it took.
-fn record(
-    tally: &Mutex<Tally>,
-    (id, version): (u64, u32),
-    status: Option<u16>,
-    (sent_at, took): (u64, Duration),
-) {
-    let mut t = crate::sim::lock(tally);
-    t.summary.sent += 1;
-    match status {
-        Some(s) if (200..300).contains(&s) => {
-            t.summary.acknowledged += 1;
-            t.latencies.push(took.as_secs_f64() * 1000.0);
-            let newest = *t.summary.newest_acknowledged.entry(id).or_insert(version);
-            if version > newest {
-                t.summary.newest_acknowledged.insert(id, version);
-                t.summary.newest_sent_at_ms.insert(id, sent_at);
-            } else if version == newest {
-                let first = t.summary.newest_sent_at_ms.entry(id).or_insert(sent_at);
-                *first = (*first).min(sent_at);
-            }
-        }
-        Some(s) => *t.summary.statuses.entry(s).or_insert(0) += 1,
-        None => t.summary.errors += 1,
-    }
+/// Records `object` in the store simulator; whether the store answered 2xx.
+fn store_put(
+    client: &reqwest::Client,
+    url: &str,
+    object: &StoredObject,
+) -> impl std::future::Future<Output = bool> + Send + 'static {
+    let request = client
+        .put(format!("{}/_sim/objects/orders", url.trim_end_matches('/')))
+        .json(&json!({"objects": [{
+            "id": object.id,
+            "version": object.version,
+            "createdAt": object.created_at.to_string(),
+            "updatedAt": object.updated_at.to_string(),
+        }]}));
+    async move { request.send().await.is_ok_and(|r| r.status().is_success()) }
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-async fn report_progress(tally: Arc<Mutex<Tally>>, started: Instant) {
+async fn report_progress(tally: Arc<Mutex<Tally>>, watch: Arc<Watch>, started: Instant) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     loop {
         tick.tick().await;
-        let t = crate::sim::lock(&tally);
-        let s = &t.summary;
-        let refused: u64 = s.statuses.values().sum();
-        eprintln!(
-            "storm {:>5.1} s: sent {} acknowledged {} non-2xx {} no answer {}",
-            started.elapsed().as_secs_f64(),
-            s.sent,
-            s.acknowledged,
-            refused,
-            s.errors
-        );
+        let summary = crate::sim::lock(&tally).summary.clone();
+        let look = if watch.crm.is_some() || watch.queue.is_some() {
+            watch.look(summary.expected()).await
+        } else {
+            Look::default()
+        };
+        let elapsed = started.elapsed().as_secs_f64();
+        eprintln!("{}", watch::line(elapsed, &summary, &look));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
 
-    #[test]
-    fn percentiles_of_sorted_figures() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), 51.0);
-        assert_eq!(percentile(&v, 0.99), 99.0);
-        assert_eq!(percentile(&[], 0.5), 0.0);
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        storm: StormArgs,
+    }
+
+    fn args(extra: &[&str]) -> StormArgs {
+        let mut argv = vec!["storm", "--target", "http://127.0.0.1:1", "--secret", "s"];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).storm
     }
 
     #[test]
-    fn acknowledgements_keep_each_orders_newest_version() {
-        let tally = Mutex::new(Tally::default());
-        let ms = Duration::from_millis(3);
-        record(&tally, (7, 2), Some(200), (1_000, ms));
-        record(&tally, (7, 2), Some(200), (900, ms));
-        record(&tally, (7, 1), Some(200), (800, ms));
-        record(&tally, (7, 3), Some(503), (1_100, ms));
-        record(&tally, (8, 1), None, (1_200, ms));
-        let s = &tally.lock().unwrap().summary;
-        assert_eq!(s.newest_acknowledged, BTreeMap::from([(7, 2)]));
+    fn flags_that_need_each_other_are_refused_naming_them() {
+        for (extra, want) in [
+            (&["--dropped", "0.1"][..], StormError::DroppedWithoutStore),
+            (
+                &["--dropped", "1.5", "--store", "http://s"][..],
+                StormError::Fraction("dropped"),
+            ),
+            (&["--settle", "5s"][..], StormError::SettleWithoutCrm),
+        ] {
+            assert_eq!(args(extra).shape(), Err(want), "{extra:?}");
+        }
         assert_eq!(
-            s.newest_sent_at_ms,
-            BTreeMap::from([(7, 900)]),
-            "the first send of the newest version"
+            args(&["--redis", "redis://r"]).queue().err(),
+            Some(StormError::RedisWithoutPipeline)
         );
-        assert_eq!((s.sent, s.acknowledged, s.errors), (5, 3, 1));
-        assert_eq!(s.statuses, BTreeMap::from([(503, 1)]));
+        assert_eq!(
+            args(&["--redis", "redis://r", "--pipeline", "shops"])
+                .queue()
+                .err(),
+            Some(StormError::Pipeline("shops".into()))
+        );
+        let (_, keys) = args(&["--redis", "redis://r", "--pipeline", "shops/acme"])
+            .queue()
+            .unwrap()
+            .unwrap();
+        assert_eq!(keys.events(), QueueKeys::new("shops", "acme").events());
+        assert!(
+            args(&["--dropped", "0.1", "--store", "http://s"])
+                .shape()
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_version_is_stored_as_it_is_signed() {
+        let base: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let d = Planned {
+            seq: 4,
+            order_id: 12,
+            version: 3,
+            at: Duration::ZERO,
+            copy: Copy::None,
+            dropped: false,
+        };
+        let o = stored_object(&d, base);
+        assert_eq!((o.id, o.version), (12, 3));
+        assert_eq!(o.updated_at.to_string(), "2026-12-01T10:00:03Z");
+        assert_eq!(copies(Copy::Concurrent), vec![Duration::ZERO; 2]);
     }
 }

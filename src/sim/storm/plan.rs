@@ -50,6 +50,9 @@ pub struct Shape {
     pub concurrent_duplicates: f64,
     /// Fraction of deliveries swapped with the next one (an older version arrives last).
     pub out_of_order: f64,
+    /// Fraction of deliveries the store never sends (the change is in the store, the
+    /// webhook is lost): only the poller can bring these in.
+    pub dropped: f64,
     /// At most this many deliveries in all (the profile may ask for more).
     pub max_count: u64,
     pub seed: u64,
@@ -67,6 +70,8 @@ pub struct Planned {
     pub at: Duration,
     /// Sent again: right away with it (`Concurrent`) or a little later (`Later`).
     pub copy: Copy,
+    /// Never sent: the store holds this version, its webhook is lost.
+    pub dropped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,12 +103,15 @@ pub fn plan(profile: &[Phase], shape: &Shape) -> Vec<Planned> {
             } else {
                 Copy::None
             };
+            // Drawn only when asked for, so a seed's plan without drops stays what it was.
+            let dropped = shape.dropped > 0.0 && rng.f64() < shape.dropped;
             out.push(Planned {
                 seq,
                 order_id: shape.first_id + seq % orders,
                 version: (seq / orders) as u32 + 1,
                 at: Duration::from_secs_f64(start + i as f64 / phase.rate),
-                copy,
+                copy: if dropped { Copy::None } else { copy },
+                dropped,
             });
         }
         start += phase.seconds;
@@ -134,6 +142,7 @@ mod tests {
             duplicates: 0.0,
             concurrent_duplicates: 0.0,
             out_of_order: 0.0,
+            dropped: 0.0,
             max_count: u64::MAX,
             seed: 7,
         }
@@ -221,5 +230,26 @@ mod tests {
         let concurrent = p.iter().filter(|d| d.copy == Copy::Concurrent).count();
         assert!(p.iter().all(|d| d.copy != Copy::None));
         assert!((400..600).contains(&concurrent), "{concurrent}");
+    }
+
+    #[test]
+    fn dropped_deliveries_follow_their_fraction_and_are_never_copied() {
+        let shape = Shape {
+            duplicates: 1.0,
+            dropped: 0.2,
+            ..shape()
+        };
+        let p = plan(&parse_profile("1000x1").unwrap(), &shape);
+        let dropped: Vec<&Planned> = p.iter().filter(|d| d.dropped).collect();
+        assert!((150..250).contains(&dropped.len()), "{}", dropped.len());
+        assert!(dropped.iter().all(|d| d.copy == Copy::None));
+        let without = plan(
+            &parse_profile("1000x1").unwrap(),
+            &Shape {
+                dropped: 0.0,
+                ..shape
+            },
+        );
+        assert!(without.iter().all(|d| !d.dropped && d.copy != Copy::None));
     }
 }
