@@ -13,6 +13,8 @@
 //! into BENCHMARKS.md. Knobs: BENCH_STEADY (orders/s, default 20), BENCH_SPIKE (orders/s,
 //! default 200), BENCH_PHASE (seconds of each phase, default 20).
 
+#[path = "../tests/support/procfs.rs"]
+mod procfs;
 #[path = "../tests/support/redis.rs"]
 #[allow(dead_code)]
 mod redis_support;
@@ -20,6 +22,7 @@ mod redis_support;
 mod report;
 #[path = "../tests/support/run.rs"]
 mod run_support;
+use procfs::cpu_and_peak_rss;
 use report::env_or;
 use run_support::SynclineRun;
 
@@ -49,30 +52,6 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
         return 0.0;
     }
     sorted[(((sorted.len() - 1) as f64) * q).round() as usize]
-}
-
-/// CPU seconds (user + system) and peak RSS (MiB) of a running process.
-fn cpu_and_rss(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 (1-based, counting pid and comm).
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    (cpu, hwm_kib / 1024.0)
 }
 
 struct Phase<'a> {
@@ -166,7 +145,7 @@ async fn run(steady: u64, spike: u64, phase: u64) -> String {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     sampler.abort();
-    let (cpu, rss) = cpu_and_rss(syncline.pid());
+    let (cpu, rss) = cpu_and_peak_rss(syncline.pid());
     drop(syncline);
     let stats = sim.stats();
 

@@ -52,6 +52,8 @@ async fn helm_install_runs_a_pipeline_in_real_pods_through_kills_pauses_and_rota
     force_deleted_worker_mid_stream(&node);
     paused_mid_stream_then_redis_deleted_then_scaled_out(&node);
     secret_rotation_mid_stream(&node);
+    crate::spike::dropped_webhooks_are_caught_by_the_poll(&node, ROTATED);
+    crate::spike::spikes_autoscale_on_real_pods(&node, ROTATED);
     helm_uninstall(&node);
     node.stop();
     println!("test took {:.1} s", started.elapsed().as_secs_f64());
@@ -526,7 +528,7 @@ fn report_lingering(node: &Node, pod: &serde_json::Value) {
 }
 
 /// A merge patch of the pipeline's spec.
-fn patch_spec(node: &Node, spec: serde_json::Value) {
+pub(crate) fn patch_spec(node: &Node, spec: serde_json::Value) {
     let patch = json!({ "spec": spec }).to_string();
     let args = [
         "-n",

@@ -10,6 +10,9 @@
 
 mod inside;
 mod install;
+#[path = "../../benches/support/report.rs"]
+mod report;
+mod spike;
 #[path = "../support/mod.rs"]
 mod support;
 

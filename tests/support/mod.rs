@@ -125,6 +125,7 @@ pub mod node;
 pub mod operator;
 pub mod orders;
 pub mod pipelines;
+pub mod procfs;
 pub mod redis;
 pub mod run;
 pub mod stores;
