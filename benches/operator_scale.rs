@@ -4,6 +4,8 @@
 //!
 //! Run: `cargo bench --bench operator_scale`
 
+#[path = "support/report.rs"]
+mod report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -126,25 +128,20 @@ async fn main() {
     let reconciles = op.metric("syncline_operator_reconciles_total").await - reconciles0;
     let per_minute = writes * 60.0 / steady_secs as f64;
 
-    println!("operator scale benchmark ({n} SyncPipelines, KWOK, 2 cores)");
-    println!(
-        "  created all pipelines in          {:>8.1} s",
-        created.as_secs_f64()
+    let body = format!(
+        "{n} SyncPipelines in a KWOK cluster (a real kube-apiserver, fake nodes) with a real redis-server; the operator with `--resync 10s`.\n\n\
+         | figure | value |\n|---|---:|\n\
+         | created every pipeline in | {:.1} s |\n\
+         | every pipeline Ready after | {:.1} s |\n\
+         | operator peak RSS | {:.1} MiB |\n\
+         | reconciles in {steady_secs} s once steady | {reconciles:.0} |\n\
+         | API writes per minute once steady (goal: 0) | {per_minute:.1} |\n",
+        created.as_secs_f64(),
+        all_ready.as_secs_f64(),
+        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0,
     );
-    println!(
-        "  all Ready after                   {:>8.1} s",
-        all_ready.as_secs_f64()
-    );
-    println!(
-        "  operator peak RSS                 {:>8.1} MiB",
-        peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0
-    );
-    println!(
-        "  steady reconciles ({steady_secs} s)          {:>8.0}",
-        reconciles
-    );
-    println!(
-        "  steady API writes per minute      {:>8.1}  (goal: 0)",
-        per_minute
-    );
+    println!("\n{body}");
+    if !smoke {
+        report::write_section("operator_scale", &body);
+    }
 }

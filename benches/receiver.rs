@@ -208,7 +208,8 @@ fn drive(
     })
 }
 
-fn redis_benchmark(port: u16) -> Option<String> {
+/// `redis-benchmark` XADD of the same body: its requests per second and its figures line.
+fn redis_benchmark(port: u16) -> Option<(f64, String)> {
     let body = ORDER_TEMPLATE.replace("ORDER_ID", "1");
     let out = Command::new("redis-benchmark")
         .args(["-p", &port.to_string(), "-c", "16", "-n", "100000", "-q"])
@@ -221,8 +222,13 @@ fn redis_benchmark(port: u16) -> Option<String> {
         .rfind(|l| l.contains("requests per second"))
         .map(|l| {
             // The line echoes the whole command first; keep only the figures.
-            let figures = l.rsplit_once(": ").map_or(l, |(_, f)| f);
-            format!("XADD of the same body, 16 clients: {}", figures.trim())
+            let figures = l.rsplit_once(": ").map_or(l, |(_, f)| f).trim();
+            let rps = figures
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0.0);
+            (rps, format!("XADD of the same body, 16 clients: {figures}"))
         })
 }
 
@@ -336,44 +342,38 @@ fn main() {
     let xadd = redis_benchmark(redis_port);
     let bare = minimal_axum(connections, Duration::from_secs(4));
 
-    println!(
-        "syncline receiver benchmark ({connections} keep-alive connections, {seconds} s, {} CPUs)",
-        num_cpus()
-    );
-    println!(
-        "  receiver (verify + dedupe + XADD): {:>9.0} webhooks/s  p50 {:.2} ms  p99 {:.2} ms  ok {} failed {}",
+    let per_k = |cpu: f64| cpu / run.ok.max(1) as f64 * 1000.0 * 1000.0;
+    let (xadd_rps, xadd) =
+        xadd.unwrap_or_else(|| (0.0, "not available (install redis-tools)".into()));
+    let body = format!(
+        "Signed Shopify deliveries over {connections} loopback keep-alive connections for {seconds} s into the `syncline receiver` binary (verify + dedupe + XADD) on a real redis-server (AOF, fsync every second), beside a bare axum handler driven by the same client and `redis-benchmark` XADD on the same Redis.\n\n\
+         | figure | value |\n|---|---:|\n\
+         | verified webhooks/s | {:.0} |\n\
+         | p50 / p99 | {:.2} ms / {:.2} ms |\n\
+         | accepted / failed | {} / {} |\n\
+         | receiver CPU per 1,000 requests | {:.1} ms |\n\
+         | redis-server CPU per 1,000 requests | {:.1} ms |\n\
+         | receiver RSS (peak) | {rss:.1} MiB ({peak:.1} MiB) |\n\
+         | stream entries after the run | {stream_len} |\n\
+         | bare axum handler | {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms |\n\
+         | receiver / bare handler throughput | {:.2} |\n\
+         | `redis-benchmark` XADD | {xadd} |\n\
+         | receiver / bare XADD throughput | {:.2} |\n",
         run.rate(),
         run.percentile_ms(0.50),
         run.percentile_ms(0.99),
         run.ok,
-        run.failed
-    );
-    let per_k = |cpu: f64| cpu / run.ok.max(1) as f64 * 1000.0 * 1000.0;
-    println!(
-        "  receiver CPU per 1,000 requests:   {:>9.1} ms   (redis-server: {:.1} ms)",
+        run.failed,
         per_k(cpu1 - cpu0),
-        per_k(redis_cpu1 - redis_cpu0)
-    );
-    println!("  receiver RSS:                      {rss:>9.1} MiB (peak {peak:.1} MiB)");
-    println!("  stream entries after the run:      {stream_len:>9}");
-    println!(
-        "  baseline bare axum handler:        {:>9.0} req/s       p50 {:.2} ms  p99 {:.2} ms",
+        per_k(redis_cpu1 - redis_cpu0),
         bare.rate(),
         bare.percentile_ms(0.50),
-        bare.percentile_ms(0.99)
+        bare.percentile_ms(0.99),
+        run.rate() / bare.rate().max(1e-9),
+        run.rate() / xadd_rps.max(1e-9),
     );
-    match xadd {
-        Some(line) => println!("  baseline redis-benchmark:          {line}"),
-        None => {
-            println!("  baseline redis-benchmark:          not available (install redis-tools)")
-        }
-    }
-}
-
-fn num_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    println!("\n{body}");
+    report::write_section("receiver", &body);
 }
 
 fn stream_length(port: u16) -> String {

@@ -298,6 +298,10 @@ pub fn spikes_autoscale_on_real_pods(node: &Node, secret: &str) {
     }
     println!("{body}");
     if std::env::var_os("SYNCLINE_BENCH_WRITE").is_some() {
-        crate::report::write_section("node", &body);
+        crate::report::write_titled(
+            "node",
+            "Spikes and autoscaling on the real node (`scripts/bench.sh`, as root)",
+            &body,
+        );
     }
 }
