@@ -167,10 +167,12 @@ inside curl -sf -X POST -H 'Content-Type: application/json' -d '{"latencyMs": 30
   http://hubspot-sim.shops.svc.cluster.local:8090/_sim/faults >/dev/null
 inside "$syncline" sim storm --target "$receiver" --secret "$secret" \
   --profile 20x5,150x10,20x5 --orders 500 --first-id 100000 --duplicates 0.05 --out-of-order 0.05 \
+  --crm http://hubspot-sim.shops.svc.cluster.local:8090 --settle 120s \
+  --redis redis://syncline-redis.syncline-system.svc.cluster.local:6379 --pipeline shops/acme-shopify \
   >"$dir/storm.json" 2>"$dir/storm.log" &
 storm=$!
 live='{.status.workers.readyReplicas}/{.status.workers.desiredReplicas} lag {.status.queue.lag} drain {.status.queue.drainSeconds}s {.status.conditions[?(@.type=="ScalingActive")].reason}'
-view() { printf '  %-60s workers %s\n' "$(tail -n1 "$dir/storm.log" 2>/dev/null)" "$(k get sp acme-shopify -n shops -o jsonpath="$live")"; }
+view() { printf '  %s\n      workers %s\n' "$(tail -n1 "$dir/storm.log" 2>/dev/null)" "$(k get sp acme-shopify -n shops -o jsonpath="$live")"; }
 while kill -0 "$storm" 2>/dev/null; do view; sleep 2; done
 wait "$storm"
 for _ in $(seq 1 60); do
@@ -183,6 +185,9 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 print("  storm: sent %d, acknowledged %d, non-2xx %d, no answer %d, %.0f/s, receiver p50 %.1f ms p99 %.1f ms" % (
     s["sent"], s["acknowledged"], sum(s["statuses"].values()), s["errors"], s["rate"], s["p50Ms"], s["p99Ms"]))
+t = s.get("settled") or {}
+print("  synced %s of %s orders at their newest version %.1f s after the last send" % (
+    t.get("synced"), t.get("expected"), t.get("seconds", 0.0)))
 ' "$dir/storm.json"
 newest=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["newestAcknowledged"]))' "$dir/storm.json")
 landed='import json,sys

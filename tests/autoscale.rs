@@ -108,7 +108,8 @@ impl Drop for Kubelet {
 
 struct Scene {
     // Dropped in this order: the operator before the cluster it talks to.
-    _op: OperatorProcess,
+    op: OperatorProcess,
+    kubeconfig: PathBuf,
     pipelines: Api<SyncPipeline>,
     deployments: Api<Deployment>,
     redis: RedisServer,
@@ -117,30 +118,35 @@ struct Scene {
     _cp: ControlPlane,
 }
 
+/// The operator's flags in these tests: sampling, status and resync every second; a short
+/// lease so a new leader takes over within seconds.
+const OPERATOR_FLAGS: [&str; 10] = [
+    "--resync",
+    "1s",
+    "--queue-sample-interval",
+    "1s",
+    "--queue-status-interval",
+    "1s",
+    "--lease-duration",
+    "3s",
+    "--lease-renew",
+    "1s",
+];
+
 async fn scene(name: &str) -> Scene {
     let cp = ControlPlane::start(Mode::Kwok);
     let client = setup(&cp).await;
     let redis = RedisServer::start();
     let crm = HubspotSim::with_limit(100).await;
     let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
-    let op = OperatorProcess::start(
-        &kubeconfig,
-        name,
-        &[
-            "--resync",
-            "1s",
-            "--queue-sample-interval",
-            "1s",
-            "--queue-status-interval",
-            "1s",
-        ],
-    );
+    let op = OperatorProcess::start(&kubeconfig, name, &OPERATOR_FLAGS);
     Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), NS)
         .create(&PostParams::default(), &secret("creds", "s"))
         .await
         .unwrap();
     Scene {
-        _op: op,
+        op,
+        kubeconfig,
         pipelines: Api::namespaced(client.clone(), NS),
         deployments: Api::namespaced(client, NS),
         redis,
@@ -473,4 +479,87 @@ async fn a_bursty_store_scales_down_at_most_once_per_window() {
             "two scale-downs within one window: {changes:?}"
         );
     }
+}
+
+/// The scale-down window is kept in status, so a new leader continues it: the leader is
+/// SIGKILLed while a scale-down waits, another operator takes the lease, the window's start
+/// stays what it was, and the workers go down no earlier than a whole window after it.
+#[tokio::test]
+async fn a_new_leader_continues_the_scale_down_window() {
+    let mut s = scene("op-failover-a").await;
+    s.crm.sim.set_faults(FaultConfig {
+        latency_ms: 400,
+        ..FaultConfig::default()
+    });
+    let window = 20;
+    let manifest = s
+        .pipeline("handover", 1, 4, |p| {
+            p.spec.workers.scale_down_stabilization_seconds = window;
+        })
+        .await;
+    let mut kubelet = Kubelet::new(manifest);
+    kubelet.follow(1);
+    let load_key = QueueKeys::new(NS, "handover").load();
+    eventually(30, "the first worker reports its load", || async {
+        (s.redis.cli(&["HLEN", &load_key]).trim() != "0").then_some(())
+    })
+    .await;
+    s.enqueue("handover", 1..1_201).await;
+    // Follow the replicas until the backlog is gone and a scale-down waits in status.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (most, pending) = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no scale-down waited within 120 s"
+        );
+        let replicas = s.replicas("handover").await.unwrap_or(1);
+        kubelet.follow(replicas.max(1));
+        let p = s.pipelines.get("handover").await.unwrap();
+        let pending = p
+            .status
+            .and_then(|st| st.workers)
+            .and_then(|w| w.pending_scale_down);
+        if let Some(pending) = pending.filter(|_| replicas > 1) {
+            break (replicas, pending);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let since = pending.since.0;
+    // The leader dies mid-window; another operator takes over after the 3 s lease.
+    s.op.kill();
+    s.op = OperatorProcess::start(&s.kubeconfig, "op-failover-b", &OPERATOR_FLAGS);
+    let mut seen_since = Vec::new();
+    let down_at = loop {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(60),
+            "the new leader never scaled down"
+        );
+        let replicas = s.replicas("handover").await.unwrap_or(most);
+        kubelet.follow(replicas.max(1));
+        if replicas < most {
+            break k8s_openapi::jiff::Timestamp::now();
+        }
+        let p = s.pipelines.get("handover").await.unwrap();
+        if let Some(pending) = p
+            .status
+            .and_then(|st| st.workers)
+            .and_then(|w| w.pending_scale_down)
+        {
+            seen_since.push(pending.since.0);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(
+        seen_since.iter().all(|t| *t == since),
+        "the new leader restarted the window: {since} became {seen_since:?}"
+    );
+    let held = down_at.duration_since(since).as_secs_f64();
+    // Status times have second precision: a second of slack below the window.
+    assert!(
+        held + 1.0 >= f64::from(window),
+        "scaled down {held:.1} s into a {window} s window"
+    );
+    eprintln!(
+        "handover: {most} workers; the window started {since}, the leader died, the new one scaled down {held:.1} s after the window's start"
+    );
 }
