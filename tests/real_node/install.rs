@@ -5,7 +5,8 @@
 //! and signed webhooks (`syncline sim storm`, from inside the node's namespace) sent to the
 //! receiver's ClusterIP Service. Then, in turn: the leader killed, a worker force-deleted
 //! mid-stream, `Paused` mid-stream, the Redis pod deleted, a backlog scaled out onto new
-//! pods, the Secret rotated during a stream, and `helm uninstall`.
+//! pods, the Secret rotated during a stream, webhooks dropped and caught by the poll, scaled
+//! to zero and woken, measured spikes (`spike.rs`), and `helm uninstall`.
 
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,7 @@ async fn helm_install_runs_a_pipeline_in_real_pods_through_kills_pauses_and_rota
     paused_mid_stream_then_redis_deleted_then_scaled_out(&node);
     secret_rotation_mid_stream(&node);
     crate::spike::dropped_webhooks_are_caught_by_the_poll(&node, ROTATED);
+    crate::spike::scaled_to_zero_one_webhook_wakes_a_worker_pod(&node, ROTATED);
     crate::spike::spikes_autoscale_on_real_pods(&node, ROTATED);
     helm_uninstall(&node);
     node.stop();

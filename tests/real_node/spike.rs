@@ -2,6 +2,8 @@
 //! - webhooks lost on the way (`--dropped`, every version recorded in the store simulator
 //!   pod first): the poller in the worker pod brings in what the webhooks did not, and every
 //!   order lands once at its newest version;
+//! - scaled to zero: an idle pipeline runs no worker pod, and one webhook starts one that
+//!   writes it;
 //! - a 10× spike against a fast and a slow CRM, with one fixed worker and autoscaled: how
 //!   fast the operator reacts (spike → more workers desired → more Ready), how long the
 //!   drain takes, and what each role's pods cost (CPU seconds, peak RSS). These are
@@ -115,7 +117,7 @@ struct Run {
     reasons: Vec<String>,
 }
 
-fn deployment_replicas(node: &Node) -> (u64, u64) {
+pub(crate) fn deployment_replicas(node: &Node) -> (u64, u64) {
     let d = kubectl_json(node, &["-n", crate::NS, "get", "deploy", "acme-worker"]);
     (
         d["spec"]["replicas"].as_u64().unwrap_or(0),
@@ -304,4 +306,46 @@ pub fn spikes_autoscale_on_real_pods(node: &Node, secret: &str) {
             &body,
         );
     }
+}
+
+/// `minReplicas: 0`: once idle (and its poll done), the pipeline runs no worker pod; one
+/// webhook makes the operator start one, which writes the order.
+pub fn scaled_to_zero_one_webhook_wakes_a_worker_pod(node: &Node, secret: &str) {
+    patch_spec(
+        node,
+        json!({"workers": {"minReplicas": 0, "maxReplicas": 4, "scaleDownStabilizationSeconds": 5}}),
+    );
+    let t = Instant::now();
+    wait_for(120, "no worker pod", || {
+        let pods = pods_of(node, crate::NS, &component("worker")).len();
+        let (desired, _) = deployment_replicas(node);
+        (pods == 0 && desired == 0)
+            .then_some(())
+            .ok_or(format!("{pods} pods, {desired} desired"))
+    });
+    let idle_after = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let summary = storm(
+        node,
+        secret,
+        &["--profile", "1x1", "--orders", "1", "--first-id", "70000"],
+    );
+    all_acknowledged(&summary, "the one webhook");
+    let desired_after = wait_for(60, "a worker desired", || {
+        let (desired, _) = deployment_replicas(node);
+        (desired >= 1)
+            .then(|| t.elapsed().as_secs_f64())
+            .ok_or(format!("{desired} desired"))
+    });
+    let ready_after = wait_for(120, "a worker pod Ready", || {
+        let (_, ready) = deployment_replicas(node);
+        (ready >= 1)
+            .then(|| t.elapsed().as_secs_f64())
+            .ok_or(format!("{ready} ready"))
+    });
+    wait_landed(node, &newest(&summary), true, 60);
+    let written_after = t.elapsed().as_secs_f64();
+    println!(
+        "scaled to zero {idle_after:.1} s after minReplicas 0; one webhook: a worker desired {desired_after:.1} s later, its pod Ready at {ready_after:.1} s, the order written {written_after:.1} s after the webhook"
+    );
 }
