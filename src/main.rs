@@ -237,6 +237,11 @@ struct OperatorArgs {
     /// How many pipelines are reconciled at once (each at most one at a time).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..))]
     concurrency: u16,
+    /// Reconcile only the SyncPipelines this label selector picks (e.g. `shard=a`), so
+    /// several operator deployments, each with its own --lease-name, can split a cluster's
+    /// pipelines between them. Empty: every pipeline.
+    #[arg(long, default_value = "")]
+    pipeline_selector: String,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -425,6 +430,7 @@ async fn main() -> anyhow::Result<()> {
                     settings,
                     listen: args.listen,
                     lease,
+                    pipeline_selector: Some(args.pipeline_selector).filter(|s| !s.is_empty()),
                 },
             )
             .await?;

@@ -51,6 +51,8 @@ pub struct OperatorConfig {
     pub listen: SocketAddr,
     /// `None` runs without leader election (a single replica).
     pub lease: Option<LeaseConfig>,
+    /// Only the pipelines this label selector picks (a shard); `None`: all of them.
+    pub pipeline_selector: Option<String>,
 }
 
 /// Why the operator stopped.
@@ -62,6 +64,8 @@ pub enum OperatorError {
     Http(#[from] std::io::Error),
     #[error("lost the leader lease; exiting so a standby can lead")]
     LostLease,
+    #[error("--pipeline-selector `{selector}` was refused by the API server: {message}")]
+    Selector { selector: String, message: String },
 }
 
 const MANAGED: &str = "app.kubernetes.io/managed-by=syncline-operator";
@@ -69,6 +73,9 @@ const MANAGED: &str = "app.kubernetes.io/managed-by=syncline-operator";
 /// Runs the operator until SIGTERM/SIGINT (clean exit) or until it loses the lease.
 pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), OperatorError> {
     let metrics = Metrics::new()?;
+    if let Some(selector) = &cfg.pipeline_selector {
+        check_selector(&client, selector).await?;
+    }
     let phase = Arc::new(Phase::default());
     let http = tokio::spawn(http::serve(cfg.listen, metrics.clone(), phase.clone()));
     info!(listen = %cfg.listen, "serving /metrics, /healthz and /readyz");
@@ -93,7 +100,7 @@ pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), Operat
         .as_ref()
         .map(|l| l.identity.clone())
         .unwrap_or_else(|| "syncline-operator".into());
-    let (controller, caches) = controller(&client);
+    let (controller, caches) = controller(&client, cfg.pipeline_selector.as_deref());
     let ctx = Arc::new(Context::new(
         client.clone(),
         cfg.settings.clone(),
@@ -186,7 +193,25 @@ where
     (store, stream)
 }
 
-fn controller(client: &kube::Client) -> (Controller<SyncPipeline>, Caches) {
+/// Lists one pipeline with the selector, so a malformed one stops the operator at once with
+/// the API server's own words instead of failing every watch retry in the log.
+async fn check_selector(client: &kube::Client, selector: &str) -> Result<(), OperatorError> {
+    let api = Api::<SyncPipeline>::all(client.clone());
+    let params = kube::api::ListParams::default().labels(selector).limit(1);
+    match api.list_metadata(&params).await {
+        Err(kube::Error::Api(e)) if e.code == 400 => Err(OperatorError::Selector {
+            selector: selector.to_string(),
+            message: e.message,
+        }),
+        // Anything else (the API server not reachable yet, RBAC) the watches report.
+        _ => Ok(()),
+    }
+}
+
+fn controller(
+    client: &kube::Client,
+    pipeline_selector: Option<&str>,
+) -> (Controller<SyncPipeline>, Caches) {
     let (deployments, deployment_events) = owned_children::<Deployment>(client);
     let (services, service_events) = owned_children::<Service>(client);
     let (config_maps, config_map_events) = owned_children::<ConfigMap>(client);
@@ -203,14 +228,15 @@ fn controller(client: &kube::Client) -> (Controller<SyncPipeline>, Caches) {
     .reflect(secret_writer)
     .touched_objects();
 
-    let controller = Controller::new(
-        Api::<SyncPipeline>::all(client.clone()),
-        watcher::Config::default().any_semantic(),
-    )
-    .owns_stream(config_map_events)
-    .owns_stream(service_events)
-    .owns_stream(deployment_events)
-    .owns_stream(pdb_events);
+    let mut pipelines = watcher::Config::default().any_semantic();
+    if let Some(selector) = pipeline_selector {
+        pipelines = pipelines.labels(selector);
+    }
+    let controller = Controller::new(Api::<SyncPipeline>::all(client.clone()), pipelines)
+        .owns_stream(config_map_events)
+        .owns_stream(service_events)
+        .owns_stream(deployment_events)
+        .owns_stream(pdb_events);
     let store = controller.store();
     let controller =
         controller.watches_stream(secret_events, move |secret: PartialObjectMeta<Secret>| {
