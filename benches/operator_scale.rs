@@ -1,6 +1,9 @@
 //! Operator scale benchmark: N SyncPipelines (default 500; SYNCLINE_BENCH_PIPELINES) in a
 //! KWOK cluster with a real redis-server. Prints the time until every pipeline is Ready,
-//! the operator's peak RSS, and the writes it sends per minute once steady (goal: zero).
+//! the operator's peak RSS, and once steady (SYNCLINE_BENCH_STEADY_SECS, default 300) its
+//! CPU, its API requests per minute by verb (its own `syncline_operator_api_requests_total`,
+//! so the cluster's other clients do not blur it; goal: no writes, under 10 reads) and the
+//! Redis commands per second its queue sampling costs.
 //!
 //! Run: `cargo bench --bench operator_scale`
 
@@ -9,6 +12,7 @@ mod report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -30,6 +34,38 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// `syncline_operator_api_requests_total` summed per verb.
+fn requests_by_verb(metrics: &str) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    for line in metrics
+        .lines()
+        .filter(|l| l.starts_with("syncline_operator_api_requests_total{"))
+    {
+        let verb = line
+            .split("verb=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .unwrap_or("other");
+        let n: f64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        *out.entry(verb.to_string()).or_insert(0.0) += n;
+    }
+    out
+}
+
+/// Commands the Redis has processed since it started (`INFO stats`).
+fn redis_commands(redis: &RedisServer) -> f64 {
+    redis
+        .cli(&["INFO", "stats"])
+        .lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
 }
 
 async fn ready_count(api: &Api<SyncPipeline>) -> usize {
@@ -58,7 +94,7 @@ async fn main() {
             .unwrap_or(default)
     };
     let n = env("SYNCLINE_BENCH_PIPELINES", if smoke { 5 } else { 500 }) as usize;
-    let steady_secs = env("SYNCLINE_BENCH_STEADY_SECS", if smoke { 5 } else { 60 });
+    let steady_secs = env("SYNCLINE_BENCH_STEADY_SECS", if smoke { 5 } else { 300 });
     let cp = ControlPlane::start(Mode::Kwok);
     let client = cp.client().await;
     install_crd(&client).await;
@@ -123,10 +159,29 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(15)).await;
     let writes0 = op.metric("syncline_operator_writes_total").await;
     let reconciles0 = op.metric("syncline_operator_reconciles_total").await;
+    let requests0 = requests_by_verb(&op.get("/metrics").await.1);
+    let redis0 = redis_commands(&redis);
+    let (cpu0, _) = support::procfs::cpu_and_peak_rss(pid);
     tokio::time::sleep(Duration::from_secs(steady_secs)).await;
     let writes = op.metric("syncline_operator_writes_total").await - writes0;
     let reconciles = op.metric("syncline_operator_reconciles_total").await - reconciles0;
+    let requests = requests_by_verb(&op.get("/metrics").await.1);
+    let redis_per_s = (redis_commands(&redis) - redis0) / steady_secs as f64;
+    let (cpu1, _) = support::procfs::cpu_and_peak_rss(pid);
     let per_minute = writes * 60.0 / steady_secs as f64;
+    let minute = 60.0 / steady_secs as f64;
+    let verbs: Vec<String> = requests
+        .iter()
+        .map(|(verb, n)| {
+            let d = n - requests0.get(verb).copied().unwrap_or(0.0);
+            format!("{verb} {:.1}", d * minute)
+        })
+        .collect();
+    let reads: f64 = ["get", "list"]
+        .iter()
+        .map(|v| requests.get(*v).unwrap_or(&0.0) - requests0.get(*v).unwrap_or(&0.0))
+        .sum::<f64>()
+        * minute;
 
     let body = format!(
         "{n} SyncPipelines in a KWOK cluster (a real kube-apiserver, fake nodes) with a real redis-server; the operator with `--resync 10s`.\n\n\
@@ -135,10 +190,20 @@ async fn main() {
          | every pipeline Ready after | {:.1} s |\n\
          | operator peak RSS | {:.1} MiB |\n\
          | reconciles in {steady_secs} s once steady | {reconciles:.0} |\n\
-         | API writes per minute once steady (goal: 0) | {per_minute:.1} |\n",
+         | operator CPU once steady | {:.1} % of one core |\n\
+         | API writes per minute once steady (goal: 0) | {per_minute:.1} |\n\
+         | API reads (get + list) per minute once steady (goal: < 10) | {reads:.1} |\n\
+         | API requests per minute once steady, by verb | {} |\n\
+         | Redis commands per second once steady (queue samples) | {redis_per_s:.0} |\n",
         created.as_secs_f64(),
         all_ready.as_secs_f64(),
         peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0,
+        (cpu1 - cpu0) / steady_secs as f64 * 100.0,
+        if verbs.is_empty() {
+            "none".to_string()
+        } else {
+            verbs.join(", ")
+        },
     );
     println!("\n{body}");
     if !smoke {

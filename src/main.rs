@@ -421,11 +421,11 @@ async fn main() -> anyhow::Result<()> {
                 duration: args.lease_duration,
                 renew: args.lease_renew,
             });
-            let client = kube::Client::try_default()
+            let config = kube::Config::infer()
                 .await
-                .context("connecting to Kubernetes (in-cluster or KUBECONFIG)")?;
+                .context("finding the Kubernetes API (in-cluster or KUBECONFIG)")?;
             operator::run(
-                client,
+                config,
                 OperatorConfig {
                     settings,
                     listen: args.listen,

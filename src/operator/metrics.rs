@@ -7,6 +7,7 @@
 //! | `syncline_operator_reconcile_duration_seconds` | — | reconcile latency histogram |
 //! | `syncline_operator_writes_total` | `kind` | server-side applies, deletes and status patches sent |
 //! | `syncline_operator_leader` | — | 1 while this replica holds the leader lease |
+//! | `syncline_operator_api_requests_total` | `verb`, `resource` | requests sent to the API server (watches, reads, writes) |
 //!
 //! Per pipeline, labelled `namespace` and `pipeline`, set by the leader on every queue
 //! sample and removed when the pipeline is deleted:
@@ -36,6 +37,7 @@ pub struct Metrics {
     pub duration: Histogram,
     pub writes: IntCounterVec,
     pub leader: IntGauge,
+    pub api_requests: IntCounterVec,
     pub pipelines: PipelineGauges,
 }
 
@@ -74,7 +76,15 @@ impl Metrics {
         registry.register(Box::new(errors.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(writes.clone()))?;
+        let api_requests = IntCounterVec::new(
+            Opts::new(
+                "syncline_operator_api_requests_total",
+                "Requests sent to the API server by verb and resource",
+            ),
+            &["verb", "resource"],
+        )?;
         registry.register(Box::new(leader.clone()))?;
+        registry.register(Box::new(api_requests.clone()))?;
         let pipelines = PipelineGauges::register(&registry)?;
         Ok(Self {
             registry,
@@ -83,6 +93,7 @@ impl Metrics {
             duration,
             writes,
             leader,
+            api_requests,
             pipelines,
         })
     }

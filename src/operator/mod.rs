@@ -3,6 +3,7 @@
 //! referenced Secret, and reports what it finds in the pipeline's status. It reads what it
 //! owns from its own watches (see caches), so a steady pipeline costs the API server nothing.
 
+pub mod api_requests;
 mod apply;
 pub mod caches;
 mod cleanup;
@@ -62,6 +63,8 @@ pub enum OperatorError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot serve HTTP on the metrics address: {0}")]
     Http(#[from] std::io::Error),
+    #[error("cannot build the Kubernetes client: {0}")]
+    Client(#[from] kube::Error),
     #[error("lost the leader lease; exiting so a standby can lead")]
     LostLease,
     #[error("--pipeline-selector `{selector}` was refused by the API server: {message}")]
@@ -71,8 +74,9 @@ pub enum OperatorError {
 const MANAGED: &str = "app.kubernetes.io/managed-by=syncline-operator";
 
 /// Runs the operator until SIGTERM/SIGINT (clean exit) or until it loses the lease.
-pub async fn run(client: kube::Client, cfg: OperatorConfig) -> Result<(), OperatorError> {
+pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), OperatorError> {
     let metrics = Metrics::new()?;
+    let client = api_requests::counting_client(config, metrics.api_requests.clone())?;
     if let Some(selector) = &cfg.pipeline_selector {
         check_selector(&client, selector).await?;
     }
