@@ -18,8 +18,8 @@ pub struct SyncPipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, ScalingActive, Paused,
-    /// CrmUnauthorized.
+    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, Paused, CrmUnauthorized,
+    /// ScalingActive, CrmRateLimitMismatch (docs/status.md explains each and its reasons).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
