@@ -29,7 +29,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the SyncPipeline CustomResourceDefinition as YAML (what crds/ holds).
-    Crd,
+    Crd {
+        /// Print the field reference as Markdown instead (what
+        /// docs/reference/syncpipeline.md holds).
+        #[arg(long)]
+        reference: bool,
+    },
     /// Print the operator's ServiceAccount and RBAC as YAML (what deploy/rbac.yaml holds).
     Rbac {
         /// Namespace the operator runs in.
@@ -258,7 +263,12 @@ fn print(text: &str) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Crd => print(&syncline::api::crd_yaml().context("rendering the CRD")?),
+        Command::Crd { reference: false } => {
+            print(&syncline::api::crd_yaml().context("rendering the CRD")?)
+        }
+        Command::Crd { reference: true } => {
+            print(&syncline::api::crd_reference().context("rendering the CRD field reference")?)
+        }
         Command::Rbac { namespace } => {
             print(&operator::rbac::render(&namespace).context("rendering RBAC")?)
         }

@@ -1,5 +1,5 @@
 # A real single-node Kubernetes cluster inside a private network namespace, sourced by
-# scripts/control-plane.sh (`node` and `down`). See README.md, "The test control plane".
+# scripts/control-plane.sh (`node` and `down`). See docs/development.md, "The test control plane".
 #
 # Everything non-loopback lives in a network namespace made here: inside it lo, a bridge
 # (10.244.0.1/24, the node's address) and a route for the Service range, and no link to the

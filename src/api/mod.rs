@@ -4,12 +4,14 @@
 mod crd;
 mod crm;
 pub mod duration;
+pub mod reference;
 mod spec;
 mod status;
 mod store;
 
 pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
 pub use crm::*;
+pub use reference::{REFERENCE_COMMAND, REFERENCE_PATH, ReferenceError, crd_reference};
 pub use spec::*;
 pub use status::*;
 pub use store::*;

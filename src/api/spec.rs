@@ -317,8 +317,10 @@ pub struct WorkersSpec {
     #[schemars(range(min = 1, max = 1000))]
     pub batch_size: i32,
 
-    /// Deliveries of an event before a transient failure (429, 5xx, timeout) sends it to
-    /// the dead letters. Retries back off exponentially with full jitter, from 1 s to 5 min.
+    /// Deliveries of an event before a transient failure (a 500, inputs HubSpot left
+    /// unanswered) sends it to the dead letters. A CRM that is down or busy (429, 502-504,
+    /// timeouts, connection errors) spends no attempt. Retries back off exponentially with
+    /// full jitter, from 1 s to 5 min.
     #[serde(default = "default_max_attempts")]
     #[schemars(range(min = 1, max = 100))]
     pub max_attempts: i32,

@@ -18,8 +18,8 @@ pub struct SyncPipelineStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, ScalingActive, Paused,
-    /// CrmUnauthorized.
+    /// Ready, SecretResolved, ReceiverAvailable, WorkersAvailable, Paused, CrmUnauthorized,
+    /// ScalingActive, CrmRateLimitMismatch (docs/status.md explains each and its reasons).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
@@ -152,4 +152,17 @@ pub mod condition {
     /// True while HubSpot's own rate-limit headers state a lower limit than
     /// `spec.crmRateLimit` declares (the workers then pace at HubSpot's figure).
     pub const CRM_RATE_LIMIT_MISMATCH: &str = "CrmRateLimitMismatch";
+
+    /// Every condition type the operator writes, in the order it writes them (docs/status.md
+    /// explains each; `tests/runbook_coverage.rs` checks it).
+    pub const ALL: &[&str] = &[
+        READY,
+        SECRET_RESOLVED,
+        RECEIVER_AVAILABLE,
+        WORKERS_AVAILABLE,
+        PAUSED,
+        CRM_UNAUTHORIZED,
+        SCALING_ACTIVE,
+        CRM_RATE_LIMIT_MISMATCH,
+    ];
 }

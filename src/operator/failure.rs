@@ -24,6 +24,16 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    /// Every reason, for the coverage test of docs/status.md (tests/runbook_coverage.rs).
+    /// A new variant stops `every_variant_is_listed` compiling: the reminder to list it.
+    pub const ALL: [FailureReason; 5] = [
+        Self::ApplyFailed,
+        Self::InvalidSpec,
+        Self::QuotaExceeded,
+        Self::AdmissionDenied,
+        Self::Forbidden,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ApplyFailed => "ApplyFailed",

@@ -52,6 +52,9 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        for reason in super::reconcile::ReconcileError::LABELS {
+            errors.with_label_values(&[reason]);
+        }
         let duration = Histogram::with_opts(
             HistogramOpts::new(
                 "syncline_operator_reconcile_duration_seconds",

@@ -47,6 +47,17 @@ pub enum ReconcileError {
 }
 
 impl ReconcileError {
+    /// Every value `metric_label` gives. The error counter starts each at zero, so the
+    /// series exist (and `increase()` works) before the first failure, and the metrics
+    /// reference can be checked against a live /metrics of a healthy operator.
+    pub const LABELS: [&'static str; 5] = [
+        "kube_api",
+        "build",
+        "serialize",
+        "redis_cleanup",
+        "finalizer",
+    ];
+
     /// The low-cardinality label of `syncline_operator_reconcile_errors_total`.
     pub fn metric_label(&self) -> &'static str {
         match self {
@@ -381,4 +392,26 @@ async fn existing_view(
         .map_err(ReconcileError::Kube)?
         .as_ref()
         .map(DeploymentView::of))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_label_is_listed() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": 403, "message": "no"
+        }))
+        .expect("a Status");
+        let errors = [
+            ReconcileError::Kube(kube::Error::Api(Box::new(status))),
+            ReconcileError::Build(BuildError::MissingMetadata("uid")),
+            ReconcileError::Serialize("x".into()),
+            ReconcileError::Cleanup(admin::AdminError::Redis("x".into())),
+            ReconcileError::Finalizer("x".into()),
+        ];
+        let labels: Vec<&str> = errors.iter().map(ReconcileError::metric_label).collect();
+        assert_eq!(labels, ReconcileError::LABELS);
+    }
 }

@@ -15,33 +15,45 @@ use crate::api::{
 };
 use crate::queue::admin::QueueSample;
 
-/// Stable condition reasons: alerts and scripts may match on them.
+/// Stable condition reasons: alerts and scripts may match on them, and docs/status.md
+/// explains each (`tests/runbook_coverage.rs` fails on one it lacks). Declared through
+/// `reasons!` so that `ALL` cannot miss a reason added later.
 pub mod reason {
-    pub const SECRET_RESOLVED: &str = "SecretResolved";
-    pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
-    pub const SECRET_KEY_MISSING: &str = "SecretKeyMissing";
-    pub const REDIS_UNREACHABLE: &str = "RedisUnreachable";
-    pub const DEPLOYMENT_AVAILABLE: &str = "DeploymentAvailable";
-    pub const DEPLOYMENT_UNAVAILABLE: &str = "DeploymentUnavailable";
-    pub const WAITING_FOR_SECRET: &str = "WaitingForSecret";
-    pub const SCALED_TO_ZERO: &str = "ScaledToZero";
-    pub const PAUSED: &str = "Paused";
-    pub const RUNNING: &str = "Running";
-    pub const PIPELINE_RUNNING: &str = "PipelineRunning";
-    pub const CRM_UNAUTHORIZED: &str = "CrmUnauthorized";
-    pub const CRM_AUTHORIZED: &str = "CrmAuthorized";
-    pub const SCALING_ON_LAG: &str = "ScalingOnLag";
-    pub const MAX_REPLICAS_REACHED: &str = "MaxReplicasReached";
-    pub const RATE_LIMITED: &str = "RateLimited";
-    pub const STEP_LIMITED: &str = "StepLimited";
-    pub const STABILIZING: &str = "Stabilizing";
-    pub const WORKERS_IDLE: &str = "WorkersIdle";
-    pub const POLL_DUE: &str = "PollDue";
-    pub const WAITING_FOR_WORKERS: &str = "WaitingForWorkers";
-    pub const LAG_UNKNOWN: &str = "LagUnknown";
-    pub const STATED_LIMIT_LOWER: &str = "StatedLimitLower";
-    pub const STATED_LIMIT_NOT_LOWER: &str = "StatedLimitNotLower";
-    pub const NO_STATED_LIMIT: &str = "NoStatedLimit";
+    macro_rules! reasons {
+        ($($name:ident = $value:literal,)*) => {
+            $(pub const $name: &str = $value;)*
+            /// Every reason above, in declaration order.
+            pub const ALL: &[&str] = &[$($name),*];
+        };
+    }
+
+    reasons! {
+        SECRET_RESOLVED = "SecretResolved",
+        SECRET_NOT_FOUND = "SecretNotFound",
+        SECRET_KEY_MISSING = "SecretKeyMissing",
+        REDIS_UNREACHABLE = "RedisUnreachable",
+        DEPLOYMENT_AVAILABLE = "DeploymentAvailable",
+        DEPLOYMENT_UNAVAILABLE = "DeploymentUnavailable",
+        WAITING_FOR_SECRET = "WaitingForSecret",
+        SCALED_TO_ZERO = "ScaledToZero",
+        PAUSED = "Paused",
+        RUNNING = "Running",
+        PIPELINE_RUNNING = "PipelineRunning",
+        CRM_UNAUTHORIZED = "CrmUnauthorized",
+        CRM_AUTHORIZED = "CrmAuthorized",
+        SCALING_ON_LAG = "ScalingOnLag",
+        MAX_REPLICAS_REACHED = "MaxReplicasReached",
+        RATE_LIMITED = "RateLimited",
+        STEP_LIMITED = "StepLimited",
+        STABILIZING = "Stabilizing",
+        WORKERS_IDLE = "WorkersIdle",
+        POLL_DUE = "PollDue",
+        WAITING_FOR_WORKERS = "WaitingForWorkers",
+        LAG_UNKNOWN = "LagUnknown",
+        STATED_LIMIT_LOWER = "StatedLimitLower",
+        STATED_LIMIT_NOT_LOWER = "StatedLimitNotLower",
+        NO_STATED_LIMIT = "NoStatedLimit",
+    }
 }
 
 /// What resolving the pipeline's Secret found.

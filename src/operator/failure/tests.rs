@@ -142,3 +142,23 @@ fn a_failure_sets_ready_false_and_keeps_the_rest() {
     assert_eq!(first.conditions.len(), 1);
     assert_eq!(first.conditions[0].type_, "Ready");
 }
+
+#[test]
+fn every_variant_is_listed() {
+    // The match has no wildcard: a new variant stops this test compiling until it is
+    // handled here, which is the reminder to add it to `ALL` (and to docs/status.md).
+    let listed = |r: FailureReason| match r {
+        FailureReason::ApplyFailed
+        | FailureReason::InvalidSpec
+        | FailureReason::QuotaExceeded
+        | FailureReason::AdmissionDenied
+        | FailureReason::Forbidden => FailureReason::ALL.contains(&r),
+    };
+    for r in FailureReason::ALL {
+        assert!(listed(r));
+    }
+    let mut names: Vec<&str> = FailureReason::ALL.iter().map(|r| r.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), FailureReason::ALL.len());
+}

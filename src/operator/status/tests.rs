@@ -553,3 +553,15 @@ fn the_drain_estimate_follows_the_reported_rate() {
     let s = compute(&o, None, t(0));
     assert_eq!(s.queue.unwrap().drain_seconds, Some(10));
 }
+
+#[test]
+fn the_conditions_written_are_exactly_the_documented_list() {
+    // `condition::ALL` is what docs/status.md is checked against; it must be what the
+    // operator writes, in the same order.
+    let s = compute(&healthy(), None, t(0));
+    let types: Vec<&str> = s.conditions.iter().map(|c| c.type_.as_str()).collect();
+    assert_eq!(types, condition::ALL);
+    for c in &s.conditions {
+        assert!(reason::ALL.contains(&c.reason.as_str()), "{}", c.reason);
+    }
+}
