@@ -4,12 +4,14 @@
 mod crd;
 mod crm;
 pub mod duration;
+mod object_kind;
 mod spec;
 mod status;
 mod store;
 
 pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
 pub use crm::*;
+pub use object_kind::ObjectKind;
 pub use spec::*;
 pub use status::*;
 pub use store::*;
