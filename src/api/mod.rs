@@ -4,6 +4,8 @@
 mod crd;
 mod crm;
 pub mod duration;
+#[cfg(test)]
+pub(crate) mod examples;
 mod object_kind;
 mod spec;
 mod status;

@@ -75,6 +75,19 @@ impl StoreSpec {
         }
         canonical_url(&self.url)
     }
+
+    /// Whether webhooks are verified with the Secret's shared `webhookSecret`: every scheme
+    /// but Adobe Commerce's, which signs with a key pair (the spec holds the public key).
+    /// The receiver's start-up check and the operator's Secret check both ask this.
+    pub fn verifies_with_shared_secret(&self) -> bool {
+        match self.platform {
+            StorePlatform::Magento => self
+                .magento
+                .as_ref()
+                .is_none_or(|m| m.webhooks.scheme != MagentoWebhookScheme::Adobe),
+            StorePlatform::Shopify | StorePlatform::WooCommerce => true,
+        }
+    }
 }
 
 /// `https://WWW.Shop.example:443/store/` → `shop.example/store`.

@@ -13,6 +13,7 @@ use super::scaler::Scaling;
 use crate::api::{
     CrmRateLimit, DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
 };
+use crate::config::SecretKey;
 use crate::queue::admin::QueueSample;
 
 /// Stable condition reasons: alerts and scripts may match on them.
@@ -49,7 +50,7 @@ pub mod reason {
 pub enum SecretState {
     Resolved,
     NotFound { name: String },
-    KeyMissing { name: String, key: &'static str },
+    KeyMissing { name: String, key: SecretKey },
 }
 
 /// Everything reconcile observed, the input of `compute`.
@@ -153,7 +154,8 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
             ok: false,
             reason: reason::SECRET_KEY_MISSING,
             message: format!(
-                "Secret {name:?} has no non-empty key {key:?}, which this pipeline needs"
+                "Secret {name:?} has no non-empty key {:?}, which this pipeline needs",
+                key.name()
             ),
         },
     };

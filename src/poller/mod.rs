@@ -67,7 +67,7 @@ pub enum PollerError {
     #[error("spec.polling.backfillSince is not an RFC 3339 time: {0:?}")]
     BackfillSince(String),
     #[error("the Secret has no {0} (store REST credentials)")]
-    MissingCredential(&'static str),
+    MissingCredential(crate::config::SecretKey),
     #[error("spec.store.url is not a URL: {0:?}")]
     StoreUrl(String),
     #[error("metrics: {0}")]
