@@ -8,8 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::plan::{Item, Plan, PlanContext, plan};
-use super::retry::{Decision, FailureClass, decide};
+use super::retry::{Decision, decide};
 use super::write::{CrmWriter, EventWrites, WriteFailure};
+use crate::connectors::crm::hubspot::FailureClass;
 use crate::model::ObjectKind;
 use crate::queue::{ClaimOutcome, DeadLetter, Entry, LANDED_FIELD, Queue, QueueError};
 
