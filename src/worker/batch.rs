@@ -88,12 +88,7 @@ impl BatchHandler {
             .collect();
         self.queue.ack(&done).await?;
         for (i, why) in &planned.done {
-            let outcome = if *why == "coalesced" {
-                "coalesced"
-            } else {
-                "skipped"
-            };
-            self.count(&entries[*i], outcome);
+            self.count(&entries[*i], why.outcome());
         }
         for dead in &planned.dead {
             let entry = &entries[dead.entry];
