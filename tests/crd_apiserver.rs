@@ -13,7 +13,10 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams}
 use serde::Deserialize;
 use serde_json::{Value, json};
 use support::{ControlPlane, Mode, repo};
-use syncline::api::{QueueStatus, SyncPipeline, SyncPipelineStatus, WorkersStatus, condition};
+use syncline::api::{
+    ObjectKind, QueueStatus, StorePlatform, SyncPipeline, SyncPipelineStatus, WorkersStatus,
+    condition,
+};
 
 const NS: &str = "shops";
 const EXPECTED_ERROR: &str = "syncline.dev/expected-error";
@@ -164,6 +167,48 @@ async fn crd_accepts_valid_and_rejects_invalid_examples() {
         .patch("corner-shop", &PatchParams::default(), &Patch::Merge(&ok))
         .await
         .expect("changing the poll interval must be allowed");
+}
+
+/// The CRD's rule on `spec.objects` and `StorePlatform::supports` agree: for every
+/// platform the API server admits exactly the object kinds the poller and connectors handle.
+#[tokio::test]
+async fn the_crd_admits_exactly_the_kinds_each_platform_supports() {
+    let cp = ControlPlane::start(Mode::ApiOnly);
+    let client = cp.client().await;
+    install_crd(&client).await;
+    let dry_run = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let mut platforms = Vec::new();
+    for file in yaml_files("examples/valid") {
+        for mut doc in yaml_docs(&file) {
+            if doc["kind"] != "SyncPipeline" {
+                continue;
+            }
+            let platform =
+                StorePlatform::parse(doc["spec"]["store"]["platform"].as_str().unwrap()).unwrap();
+            platforms.push(platform);
+            for kind in ObjectKind::ALL {
+                doc["spec"]["objects"] = json!([kind.as_str()]);
+                let obj: DynamicObject = serde_json::from_value(doc.clone()).unwrap();
+                let admitted = pipelines(&client).create(&dry_run, &obj).await;
+                assert_eq!(
+                    admitted.is_ok(),
+                    platform.supports(kind),
+                    "{}: {kind:?} on {platform:?}: {:?}",
+                    file.display(),
+                    admitted.err()
+                );
+            }
+        }
+    }
+    for platform in StorePlatform::ALL {
+        assert!(
+            platforms.contains(&platform),
+            "no valid example for {platform:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -4,6 +4,9 @@
 mod crd;
 mod crm;
 pub mod duration;
+#[cfg(test)]
+pub(crate) mod examples;
+mod object_kind;
 pub mod reference;
 mod spec;
 mod status;
@@ -11,6 +14,7 @@ mod store;
 
 pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
 pub use crm::*;
+pub use object_kind::ObjectKind;
 pub use reference::{REFERENCE_COMMAND, REFERENCE_PATH, ReferenceError, crd_reference};
 pub use spec::*;
 pub use status::*;

@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::crm::CrmSpec;
+use super::object_kind::ObjectKind;
 use super::status::SyncPipelineStatus;
 use super::store::StoreSpec;
 
@@ -84,6 +85,8 @@ use super::store::StoreSpec;
         json_path = ".metadata.creationTimestamp"
     )
 )]
+// The API server's copy of `StorePlatform::supports`; tests/crd_apiserver.rs checks that
+// it admits exactly what that method allows.
 #[x_kube(
     validation = Rule::new("self.store.platform == 'shopify' || !('carts' in self.objects)")
         .message("spec.objects: carts (abandoned checkouts) is supported only when spec.store.platform is shopify")
@@ -152,47 +155,6 @@ pub struct SecretRef {
         length(min = 1, max = 253)
     )]
     pub name: String,
-}
-
-/// Kinds of record a pipeline syncs.
-#[derive(
-    JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum ObjectKind {
-    Customers,
-    Orders,
-    Products,
-    Carts,
-}
-
-impl ObjectKind {
-    pub const ALL: [Self; 4] = [Self::Customers, Self::Orders, Self::Products, Self::Carts];
-
-    /// The name in the spec, event envelopes, Redis keys and metric labels.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customers => "customers",
-            Self::Orders => "orders",
-            Self::Products => "products",
-            Self::Carts => "carts",
-        }
-    }
-
-    /// The kind named by `as_str`.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// One object of the kind, in messages: `order`, `cart`.
-    pub fn singular(self) -> &'static str {
-        match self {
-            Self::Customers => "customer",
-            Self::Orders => "order",
-            Self::Products => "product",
-            Self::Carts => "cart",
-        }
-    }
 }
 
 /// Reconciliation polling.

@@ -5,6 +5,8 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::object_kind::ObjectKind;
+
 /// Where events come from.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -73,6 +75,19 @@ impl StoreSpec {
         }
         canonical_url(&self.url)
     }
+
+    /// Whether webhooks are verified with the Secret's shared `webhookSecret`: every scheme
+    /// but Adobe Commerce's, which signs with a key pair (the spec holds the public key).
+    /// The receiver's start-up check and the operator's Secret check both ask this.
+    pub fn verifies_with_shared_secret(&self) -> bool {
+        match self.platform {
+            StorePlatform::Magento => self
+                .magento
+                .as_ref()
+                .is_none_or(|m| m.webhooks.scheme != MagentoWebhookScheme::Adobe),
+            StorePlatform::Shopify | StorePlatform::WooCommerce => true,
+        }
+    }
 }
 
 /// `https://WWW.Shop.example:443/store/` → `shop.example/store`.
@@ -114,6 +129,15 @@ impl StorePlatform {
     /// The platform named by `as_str`.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// Whether the platform offers `kind` at all: carts (abandoned checkouts) only on
+    /// Shopify, whose Admin API lists checkouts; WooCommerce and Magento have no checkout
+    /// webhooks or listing. The poller lists, and the connectors map, only what this allows;
+    /// the CRD's CEL rule on `spec.objects` states the same for the API server (a test
+    /// keeps the two in step).
+    pub fn supports(self, kind: ObjectKind) -> bool {
+        kind != ObjectKind::Carts || self == Self::Shopify
     }
 }
 

@@ -104,7 +104,7 @@ pub fn failed_status(
     let ready = condition(
         Cond {
             type_: types::READY,
-            ok: false,
+            holds: false,
             reason: failure.reason.as_str(),
             message: failure.message.clone(),
         },

@@ -20,9 +20,10 @@ use super::context::Context;
 use super::metrics::PipelineFigures;
 use super::report::{report_failure, write_status};
 use super::resources::{self, BuildError, BuildInputs};
-use super::secret::{self, keys};
+use super::secret;
 use super::status::{self, DeploymentView, Observed, SecretState};
 use crate::api::{PipelineState, SyncPipeline};
+use crate::config::SecretKey;
 use crate::queue::admin;
 
 /// The finalizer that lets the operator clean Redis before a pipeline disappears.
@@ -151,16 +152,16 @@ async fn resolve_secret(
 /// The pipeline's Redis: the Secret's redisUrl (which may carry a password) over
 /// spec.redis.url, and the Secret's redisCaCert for a privately signed `rediss://` server.
 pub(crate) fn redis_target(p: &SyncPipeline, secret: Option<&Secret>) -> admin::RedisTarget {
-    let value = |key: &str| {
+    let value = |key: SecretKey| {
         secret
             .and_then(|s| s.data.as_ref())
-            .and_then(|d| d.get(key))
+            .and_then(|d| d.get(key.name()))
             .and_then(|v| String::from_utf8(v.0.clone()).ok())
             .filter(|v| !v.is_empty())
     };
     admin::RedisTarget {
-        url: value(keys::REDIS_URL).unwrap_or_else(|| p.spec.redis.url.clone()),
-        tls_ca: value(keys::REDIS_CA_CERT),
+        url: value(SecretKey::RedisUrl).unwrap_or_else(|| p.spec.redis.url.clone()),
+        tls_ca: value(SecretKey::RedisCaCert),
     }
 }
 

@@ -13,6 +13,7 @@ use super::scaler::Scaling;
 use crate::api::{
     CrmRateLimit, DeadLetterReplayStatus, QueueStatus, SyncPipelineStatus, WorkersStatus, condition,
 };
+use crate::config::SecretKey;
 use crate::queue::admin::QueueSample;
 
 /// Stable condition reasons: alerts and scripts may match on them, and docs/status.md
@@ -61,7 +62,7 @@ pub mod reason {
 pub enum SecretState {
     Resolved,
     NotFound { name: String },
-    KeyMissing { name: String, key: &'static str },
+    KeyMissing { name: String, key: SecretKey },
 }
 
 /// Everything reconcile observed, the input of `compute`.
@@ -92,9 +93,12 @@ pub struct Observed {
     pub declared_rate: CrmRateLimit,
 }
 
+/// A condition before it is stored.
 pub(super) struct Cond {
     pub type_: &'static str,
-    pub ok: bool,
+    /// Whether what the type states is true (`status: "True"`). That is good news for
+    /// `Ready` or `WorkersAvailable` and bad news for `Paused` or `CrmUnauthorized`.
+    pub holds: bool,
     pub reason: &'static str,
     pub message: String,
 }
@@ -113,13 +117,13 @@ fn crm_condition(o: &Observed, old: &[Condition]) -> Cond {
     match refused {
         Some(message) => Cond {
             type_: condition::CRM_UNAUTHORIZED,
-            ok: true,
+            holds: true,
             reason: reason::CRM_UNAUTHORIZED,
             message,
         },
         None => Cond {
             type_: condition::CRM_UNAUTHORIZED,
-            ok: false,
+            holds: false,
             reason: reason::CRM_AUTHORIZED,
             message: "no worker reports the CRM refusing the pipeline's token".into(),
         },
@@ -150,26 +154,27 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
     let secret = match &o.secret {
         SecretState::Resolved => Cond {
             type_: condition::SECRET_RESOLVED,
-            ok: true,
+            holds: true,
             reason: reason::SECRET_RESOLVED,
             message: "every key the pipeline needs is present".into(),
         },
         SecretState::NotFound { name } => Cond {
             type_: condition::SECRET_RESOLVED,
-            ok: false,
+            holds: false,
             reason: reason::SECRET_NOT_FOUND,
             message: format!("Secret {name:?} not found in the pipeline's namespace"),
         },
         SecretState::KeyMissing { name, key } => Cond {
             type_: condition::SECRET_RESOLVED,
-            ok: false,
+            holds: false,
             reason: reason::SECRET_KEY_MISSING,
             message: format!(
-                "Secret {name:?} has no non-empty key {key:?}, which this pipeline needs"
+                "Secret {name:?} has no non-empty key {:?}, which this pipeline needs",
+                key.name()
             ),
         },
     };
-    let secret_ok = secret.ok;
+    let secret_ok = secret.holds;
     let receiver = deployment_condition(
         condition::RECEIVER_AVAILABLE,
         "receiver",
@@ -184,7 +189,7 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
     );
     let paused = Cond {
         type_: condition::PAUSED,
-        ok: o.paused,
+        holds: o.paused,
         reason: if o.paused {
             reason::PAUSED
         } else {
@@ -198,7 +203,9 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
     };
 
     let crm = crm_condition(o, old);
-    let blocker = [&secret, &receiver, &workers].into_iter().find(|c| !c.ok);
+    let blocker = [&secret, &receiver, &workers]
+        .into_iter()
+        .find(|c| !c.holds);
     let ready = match (blocker, &o.redis_error) {
         (Some(c), _) if !secret_ok => (false, c.reason, c.message.clone()),
         (_, Some(err)) => (
@@ -208,7 +215,7 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
         ),
         // A refused token is what the operator of the pipeline must fix first: pods that
         // are merely starting would come up and fail every write.
-        _ if crm.ok => (false, crm.reason, crm.message.clone()),
+        _ if crm.holds => (false, crm.reason, crm.message.clone()),
         (Some(c), None) => (false, c.reason, c.message.clone()),
         (None, None) if o.paused => (false, reason::PAUSED, paused.message.clone()),
         (None, None) => (
@@ -219,7 +226,7 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
     };
     let ready = Cond {
         type_: condition::READY,
-        ok: ready.0,
+        holds: ready.0,
         reason: ready.1,
         message: ready.2,
     };
@@ -289,7 +296,7 @@ pub(super) fn condition(
     old: &[Condition],
     now: &Time,
 ) -> Condition {
-    let status = if c.ok { "True" } else { "False" };
+    let status = if c.holds { "True" } else { "False" };
     let previous = old.iter().find(|p| p.type_ == c.type_);
     let last_transition_time = match previous {
         Some(p) if p.status == status => p.last_transition_time.clone(),

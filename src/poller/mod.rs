@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::api::duration::DurationError;
-use crate::connectors::store::rest::{RestError, StoreClient, supports};
+use crate::connectors::store::rest::{RestError, StoreClient};
 use crate::model::ObjectKind;
 use crate::queue::{EnqueueOutcome, Queue, QueueError};
 use cursor::{Cursor, envelope, item_cursor};
@@ -33,7 +33,7 @@ pub fn backfilled_objects(spec: &crate::api::SyncPipelineSpec) -> Vec<String> {
     }
     spec.objects
         .iter()
-        .filter(|k| supports(spec.store.platform, **k))
+        .filter(|k| spec.store.platform.supports(**k))
         .map(|k| k.as_str().to_string())
         .collect()
 }
@@ -67,7 +67,7 @@ pub enum PollerError {
     #[error("spec.polling.backfillSince is not an RFC 3339 time: {0:?}")]
     BackfillSince(String),
     #[error("the Secret has no {0} (store REST credentials)")]
-    MissingCredential(&'static str),
+    MissingCredential(crate::config::SecretKey),
     #[error("spec.store.url is not a URL: {0:?}")]
     StoreUrl(String),
     #[error("metrics: {0}")]
@@ -130,7 +130,7 @@ impl Poller {
             kinds: kinds
                 .iter()
                 .copied()
-                .filter(|k| supports(platform, *k))
+                .filter(|k| platform.supports(*k))
                 .collect(),
             span: tracing::info_span!("poller", pipeline = %pipeline, holder = %settings.holder),
             client,

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use super::{Poller, PollerError, PollerMetrics, PollerSettings};
 use crate::api::duration::parse_duration;
 use crate::api::{PipelineState, SyncPipelineSpec};
-use crate::config::PipelineConfig;
+use crate::config::{PipelineConfig, SecretKey};
 use crate::connectors::store::rest::{ClientSettings, Credentials, Endpoint, StoreClient};
 use crate::model::StorePlatform;
 use crate::queue::{Queue, QueueKeys, QueueSettings};
@@ -19,7 +19,7 @@ pub fn store_client(config: &PipelineConfig) -> Result<StoreClient, PollerError>
     let store = &spec.store;
     let base =
         reqwest::Url::parse(&store.url).map_err(|_| PollerError::StoreUrl(store.url.clone()))?;
-    let secret = |key: &'static str| {
+    let secret = |key: SecretKey| {
         config
             .secrets
             .get(key)
@@ -27,12 +27,12 @@ pub fn store_client(config: &PipelineConfig) -> Result<StoreClient, PollerError>
             .ok_or(PollerError::MissingCredential(key))
     };
     let credentials = match store.platform {
-        StorePlatform::Shopify => Credentials::ShopifyToken(secret("storeToken")?),
+        StorePlatform::Shopify => Credentials::ShopifyToken(secret(SecretKey::StoreToken)?),
         StorePlatform::WooCommerce => Credentials::ConsumerKey {
-            key: secret("storeConsumerKey")?,
-            secret: secret("storeConsumerSecret")?,
+            key: secret(SecretKey::StoreConsumerKey)?,
+            secret: secret(SecretKey::StoreConsumerSecret)?,
         },
-        StorePlatform::Magento => Credentials::Bearer(secret("storeToken")?),
+        StorePlatform::Magento => Credentials::Bearer(secret(SecretKey::StoreToken)?),
     };
     let endpoint = Endpoint {
         platform: store.platform,
@@ -118,6 +118,48 @@ pub fn spawn_for_worker(
         Err(e) => {
             tracing::error!(pipeline = %config.qualified_name(), error = %e, "poller not started");
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::examples;
+    use crate::config::{Role, SecretValues};
+
+    /// The store credentials the operator demands for a worker are the ones the poller
+    /// authenticates with: with exactly those the client builds, and each one missing is
+    /// named.
+    #[test]
+    fn the_poller_needs_what_the_worker_is_given() {
+        for file in examples::FILES {
+            let pipeline = examples::pipeline(file);
+            let required: Vec<SecretKey> = SecretKey::read_by_role(Role::Worker, &pipeline.spec)
+                .into_iter()
+                .filter(|k| k.required_by(Role::Worker, &pipeline.spec))
+                .collect();
+            let config = |without: Option<SecretKey>| {
+                let mut secrets = SecretValues::default();
+                for key in required.iter().filter(|k| Some(**k) != without) {
+                    secrets.insert(key.name(), "v");
+                }
+                PipelineConfig {
+                    pipeline: pipeline.clone(),
+                    secrets,
+                }
+            };
+            assert!(store_client(&config(None)).is_ok(), "{file}");
+            for key in SecretKey::store_credentials(pipeline.spec.store.platform) {
+                assert!(required.contains(key), "{file}: {key}");
+                assert!(
+                    matches!(
+                        store_client(&config(Some(*key))),
+                        Err(PollerError::MissingCredential(k)) if k == *key
+                    ),
+                    "{file}: {key}"
+                );
+            }
         }
     }
 }

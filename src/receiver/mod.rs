@@ -19,7 +19,7 @@ use axum::http::HeaderName;
 use tokio::sync::Semaphore;
 
 use crate::api::{MagentoWebhookScheme, SignatureEncoding, StorePlatform};
-use crate::config::PipelineConfig;
+use crate::config::{PipelineConfig, Role, SecretKey};
 use crate::queue::{Queue, QueueError, QueueKeys, QueueSettings};
 
 pub use error::{RETRY_AFTER_SECS, Rejection};
@@ -75,7 +75,9 @@ impl Default for ReceiverSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiverError {
     #[error(
-        "the pipeline has no webhookSecret (Secret key webhookSecret or SYNCLINE_WEBHOOK_SECRET)"
+        "the pipeline has no {key} (Secret key {key} or {env})",
+        key = SecretKey::WebhookSecret,
+        env = SecretKey::WebhookSecret.env_var()
     )]
     MissingWebhookSecret,
     #[error("spec.store.magento.webhooks is required for a magento pipeline")]
@@ -203,8 +205,7 @@ impl ReceiverState {
             .and_then(|m| m.webhooks.topic_header.as_deref())
             .map(|h| HeaderName::try_from(h.to_ascii_lowercase()))
             .transpose()?;
-        let needs_secret = !matches!(magento, Some(MagentoScheme::Adobe(_)));
-        if needs_secret && secrets.is_empty() {
+        if SecretKey::WebhookSecret.required_by(Role::Receiver, spec) && secrets.is_empty() {
             return Err(ReceiverError::MissingWebhookSecret);
         }
         let namespace = config

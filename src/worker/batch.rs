@@ -8,8 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::plan::{Item, Plan, PlanContext, plan};
-use super::retry::{Decision, FailureClass, decide};
+use super::retry::{Decision, decide};
 use super::write::{CrmWriter, EventWrites, WriteFailure};
+use crate::connectors::crm::hubspot::FailureClass;
 use crate::model::ObjectKind;
 use crate::queue::{ClaimOutcome, DeadLetter, Entry, LANDED_FIELD, Queue, QueueError};
 
@@ -87,12 +88,7 @@ impl BatchHandler {
             .collect();
         self.queue.ack(&done).await?;
         for (i, why) in &planned.done {
-            let outcome = if *why == "coalesced" {
-                "coalesced"
-            } else {
-                "skipped"
-            };
-            self.count(&entries[*i], outcome);
+            self.count(&entries[*i], why.outcome());
         }
         for dead in &planned.dead {
             let entry = &entries[dead.entry];

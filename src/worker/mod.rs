@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use crate::api::SyncPipelineSpec;
 use crate::api::duration::parse_duration;
-use crate::config::PipelineConfig;
+use crate::config::{PipelineConfig, SecretKey};
 use crate::connectors::crm::hubspot::HubspotClient;
 use crate::connectors::crm::hubspot::mapping::MappingConfig;
 use crate::model::{OrderStatus, StoreRef};
@@ -67,7 +67,11 @@ impl Default for WorkerSettings {
 /// Why a worker could not start or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    #[error("the Secret has no crmToken (env SYNCLINE_CRM_TOKEN)")]
+    #[error(
+        "the Secret has no {} (env {})",
+        SecretKey::CrmToken,
+        SecretKey::CrmToken.env_var()
+    )]
     MissingCrmToken,
     #[error("spec.crm.hubspot.abandonedAfter: {0}")]
     InvalidDuration(#[from] crate::api::duration::DurationError),
@@ -161,7 +165,7 @@ pub fn handler(
     )?;
     let token = config
         .secrets
-        .get("crmToken")
+        .get(SecretKey::CrmToken)
         .ok_or(WorkerError::MissingCrmToken)?;
     let client = HubspotClient::new(&spec.crm.url, token, settings.crm_timeout)?;
     let budget = RateBudget::declared(&spec.crm_rate_limit);

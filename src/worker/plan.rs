@@ -36,13 +36,32 @@ pub struct Dead {
     pub error: String,
 }
 
+/// Why an entry is done without a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Done {
+    /// A newer version of the same object is in the batch.
+    Coalesced,
+    /// Nothing of it is written, with a stable word why: `deletion_not_synced`,
+    /// `object_not_synced`, `checkout_completed`, ….
+    Skipped(&'static str),
+}
+
+impl Done {
+    /// The entry's outcome in the worker's event metrics.
+    pub fn outcome(self) -> &'static str {
+        match self {
+            Self::Coalesced => "coalesced",
+            Self::Skipped(_) => "skipped",
+        }
+    }
+}
+
 /// What a batch comes to.
 #[derive(Debug, Default, PartialEq)]
 pub struct Plan {
     pub items: Vec<Item>,
-    /// Entries done without a write, with why: `coalesced` (a newer version is in the
-    /// batch), `skipped_topic`, `checkout_completed`, ….
-    pub done: Vec<(usize, &'static str)>,
+    /// Entries done without a write, with why.
+    pub done: Vec<(usize, Done)>,
     pub dead: Vec<Dead>,
     /// Entries to look at again at a time (Unix ms): checkouts not yet abandoned.
     pub later: Vec<(usize, i64)>,
@@ -71,7 +90,7 @@ pub fn plan(entries: &[Entry], ctx: &PlanContext, now: Timestamp) -> Plan {
         let record = match decode(entry, ctx) {
             Decoded::Record(record) => *record,
             Decoded::Skip(why) => {
-                out.done.push((index, why));
+                out.done.push((index, Done::Skipped(why)));
                 continue;
             }
             Decoded::Dead(reason, error) => {
@@ -101,7 +120,7 @@ pub fn plan(entries: &[Entry], ctx: &PlanContext, now: Timestamp) -> Plan {
                 } else {
                     candidate
                 };
-                out.done.push((loser.entry, "coalesced"));
+                out.done.push((loser.entry, Done::Coalesced));
             }
         }
     }
@@ -124,7 +143,7 @@ pub fn plan(entries: &[Entry], ctx: &PlanContext, now: Timestamp) -> Plan {
                     .unwrap_or_default(),
             }),
             Ok(Mapped::NotDueUntil(due)) => out.later.push((c.entry, due.as_millisecond())),
-            Ok(Mapped::Skip(why)) => out.done.push((c.entry, why)),
+            Ok(Mapped::Skip(why)) => out.done.push((c.entry, Done::Skipped(why))),
             Err(e) => out.dead.push(Dead {
                 entry: c.entry,
                 reason: "unmappable",

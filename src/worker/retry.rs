@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::connectors::crm::hubspot::CrmError;
+use crate::connectors::crm::hubspot::FailureClass;
 
 /// First retry delay ceiling; doubles per attempt.
 pub const BASE_DELAY: Duration = Duration::from_secs(1);
@@ -12,57 +12,6 @@ pub const BASE_DELAY: Duration = Duration::from_secs(1);
 pub const MAX_DELAY: Duration = Duration::from_secs(300);
 /// Largest pause of a worker while the CRM is unreachable.
 pub const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);
-
-/// How a CRM failure is handled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailureClass {
-    /// The CRM is down or over its limit (429, 502/503/504, timeouts, connection errors):
-    /// nothing is wrong with the event, so no attempt is spent and an outage of any length
-    /// dead-letters nothing; the worker backs off.
-    Outage { retry_after: Option<Duration> },
-    /// May pass on a retry (500, unreadable answers, inputs left unanswered): spends one
-    /// attempt.
-    Transient,
-    /// Will fail again as it is (400 validation, 404, 409): a dead letter at once.
-    Permanent { reason: &'static str },
-    /// The token is refused (401/403): a dead letter, and the pipeline says CrmUnauthorized.
-    Unauthorized,
-}
-
-impl FailureClass {
-    pub fn of(error: &CrmError) -> Self {
-        match error {
-            CrmError::RateLimited { retry_after, .. } => Self::Outage {
-                retry_after: Some(*retry_after),
-            },
-            CrmError::Server {
-                status: 502..=504,
-                retry_after,
-            } => Self::Outage {
-                retry_after: *retry_after,
-            },
-            CrmError::Timeout | CrmError::Connection(_) => Self::Outage { retry_after: None },
-            CrmError::Server { .. } | CrmError::Decode(_) => Self::Transient,
-            CrmError::Unauthorized { .. } => Self::Unauthorized,
-            CrmError::Rejected { .. } => Self::Permanent {
-                reason: "crm_rejected",
-            },
-            CrmError::BatchTooLarge(_) => Self::Permanent {
-                reason: "batch_too_large",
-            },
-        }
-    }
-
-    /// A short label for metrics.
-    pub fn label(&self) -> &'static str {
-        match self {
-            Self::Outage { .. } => "outage",
-            Self::Transient => "transient",
-            Self::Permanent { .. } => "permanent",
-            Self::Unauthorized => "unauthorized",
-        }
-    }
-}
 
 /// Full jitter: a uniform delay in `[0, min(MAX, BASE · 2^step)]`; `roll` is a uniform
 /// sample in `[0, 1)`.
@@ -136,43 +85,6 @@ mod tests {
         for step in 0..20 {
             assert!(full_jitter(step, MAX_DELAY, 0.999_999) <= MAX_DELAY);
         }
-    }
-
-    #[test]
-    fn failures_are_classified_by_what_they_say_about_the_event() {
-        let rate = CrmError::RateLimited {
-            policy: "TEN_SECONDLY_ROLLING".into(),
-            retry_after: Duration::from_secs(10),
-        };
-        assert_eq!(
-            FailureClass::of(&rate),
-            FailureClass::Outage {
-                retry_after: Some(Duration::from_secs(10))
-            }
-        );
-        let server = |status| CrmError::Server {
-            status,
-            retry_after: None,
-        };
-        assert_eq!(FailureClass::of(&server(503)).label(), "outage");
-        assert_eq!(FailureClass::of(&server(500)), FailureClass::Transient);
-        assert_eq!(FailureClass::of(&CrmError::Timeout).label(), "outage");
-        let rejected = CrmError::Rejected {
-            status: 400,
-            category: "VALIDATION_ERROR".into(),
-            message: "bad email".into(),
-        };
-        assert_eq!(
-            FailureClass::of(&rejected),
-            FailureClass::Permanent {
-                reason: "crm_rejected"
-            }
-        );
-        let unauthorized = CrmError::Unauthorized {
-            status: 401,
-            message: "expired".into(),
-        };
-        assert_eq!(FailureClass::of(&unauthorized), FailureClass::Unauthorized);
     }
 
     #[test]

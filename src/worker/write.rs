@@ -11,12 +11,11 @@ use futures::future::BoxFuture;
 
 use super::landed::Landed;
 use super::metrics::WorkerMetrics;
-use super::retry::FailureClass;
 use crate::connectors::crm::hubspot::client::bootstrap_steps;
 use crate::connectors::crm::hubspot::mapping::{
     CrmWrites, HubspotObject, Upsert, required_properties,
 };
-use crate::connectors::crm::hubspot::{CrmError, HubspotClient, MAX_BATCH};
+use crate::connectors::crm::hubspot::{CrmError, FailureClass, HubspotClient, MAX_BATCH};
 use crate::queue::{Queue, QueueError, RateBudget};
 
 /// Why one event's writes failed.

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use syncline::connectors::crm::hubspot::mapping::{
     self, HubspotObject, Mapped, MappingConfig, Upsert, required_properties,
 };
-use syncline::connectors::crm::hubspot::{CrmError, HubspotClient};
+use syncline::connectors::crm::hubspot::{CrmError, FailureClass, HubspotClient};
 use syncline::connectors::store::map_record;
 use syncline::model::{ObjectKind, StorePlatform, StoreRef};
 
@@ -126,7 +126,7 @@ async fn failures_are_classified() {
         matches!(e, CrmError::Unauthorized { status: 401, .. }),
         "{e:?}"
     );
-    assert!(!e.is_transient());
+    assert_eq!(FailureClass::of(&e), FailureClass::Unauthorized);
 
     let c = client(&sim);
     c.batch_upsert(HubspotObject::Contacts, &[contact("a@example.com")])
@@ -136,7 +136,7 @@ async fn failures_are_classified() {
         .batch_upsert(HubspotObject::Contacts, &[contact("b@example.com")])
         .await
         .unwrap_err();
-    assert!(e.is_transient());
+    assert!(matches!(FailureClass::of(&e), FailureClass::Outage { .. }));
     assert_eq!(
         e,
         CrmError::RateLimited {
@@ -158,7 +158,7 @@ async fn failures_are_classified() {
     post(&sim, "/_sim/faults", json!({"outageMs": 60_000})).await;
     let e = c.bootstrap(&required_properties()).await.unwrap_err();
     assert!(matches!(e, CrmError::Server { status: 503, .. }), "{e:?}");
-    assert!(e.is_transient());
+    assert!(matches!(FailureClass::of(&e), FailureClass::Outage { .. }));
     post(&sim, "/_sim/faults", json!({"latencyMs": 2_000})).await;
     let impatient = HubspotClient::new(sim.url(""), TOKEN, Duration::from_millis(200)).unwrap();
     let e = impatient
@@ -191,7 +191,7 @@ async fn a_closed_port_is_a_transient_connection_error() {
         .await
         .unwrap_err();
     assert!(matches!(e, CrmError::Connection(_)), "{e:?}");
-    assert!(e.is_transient());
+    assert!(matches!(FailureClass::of(&e), FailureClass::Outage { .. }));
 }
 
 #[tokio::test]
@@ -211,5 +211,8 @@ async fn a_validation_400_is_permanent() {
         matches!(&e, CrmError::Rejected { status: 400, category, .. } if category == "VALIDATION_ERROR"),
         "{e:?}"
     );
-    assert!(!e.is_transient());
+    assert!(matches!(
+        FailureClass::of(&e),
+        FailureClass::Permanent { .. }
+    ));
 }

@@ -39,6 +39,11 @@ impl MapError {
             Self::UnsupportedTopic(_) => "unsupported_topic",
         }
     }
+
+    /// A kind the platform does not offer (`woocommerce carts`).
+    pub fn unsupported(platform: StorePlatform, kind: ObjectKind) -> Self {
+        Self::UnsupportedTopic(format!("{} {}", platform.as_str(), kind.as_str()))
+    }
 }
 
 /// Maps one webhook body (or one REST item) of `kind` from `platform`.
@@ -50,6 +55,9 @@ pub fn map_record(
     let body = webhook::resource(body);
     if !body.is_object() {
         return Err(MapError::NotAnObject);
+    }
+    if !platform.supports(kind) {
+        return Err(MapError::unsupported(platform, kind));
     }
     match platform {
         StorePlatform::Shopify => shopify::record(kind, body),
@@ -184,5 +192,24 @@ mod tests {
             map_record(StorePlatform::Shopify, ObjectKind::Orders, &json!([1])),
             Err(MapError::NotAnObject)
         );
+    }
+
+    /// The connectors map exactly the kinds `StorePlatform::supports` allows: an empty
+    /// object of a supported kind fails on a missing field, never as unsupported.
+    #[test]
+    fn mapping_follows_the_platform_rule() {
+        for platform in StorePlatform::ALL {
+            for kind in ObjectKind::ALL {
+                let unsupported = matches!(
+                    map_record(platform, kind, &json!({})),
+                    Err(MapError::UnsupportedTopic(_))
+                );
+                assert_eq!(
+                    unsupported,
+                    !platform.supports(kind),
+                    "{platform:?} {kind:?}"
+                );
+            }
+        }
     }
 }

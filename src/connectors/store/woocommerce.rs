@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::{MapError, decimal, display_text, id_text, required_id, required_time, text};
 use crate::model::{
-    Customer, LineItem, Money, ObjectKind, Order, OrderStatus, Product, Record, Variant,
+    Customer, LineItem, Money, ObjectKind, Order, OrderStatus, Product, Record, StorePlatform,
+    Variant,
 };
 
 pub fn record(kind: ObjectKind, body: &Value) -> Result<Record, MapError> {
@@ -15,7 +16,8 @@ pub fn record(kind: ObjectKind, body: &Value) -> Result<Record, MapError> {
         ObjectKind::Orders => Record::Order(order(body)?),
         ObjectKind::Customers => Record::Customer(customer(body)?),
         ObjectKind::Products => Record::Product(product(body)?),
-        ObjectKind::Carts => return Err(MapError::UnsupportedTopic("woocommerce carts".into())),
+        // `map_record` turns carts away first (`StorePlatform::supports`).
+        ObjectKind::Carts => return Err(MapError::unsupported(StorePlatform::WooCommerce, kind)),
     })
 }
 

@@ -132,13 +132,7 @@ pub(crate) mod test_support {
 
     /// A valid example pipeline as the API server would hand it to the operator.
     pub fn pipeline(file: &str) -> SyncPipeline {
-        let text = std::fs::read_to_string(format!(
-            "{}/examples/valid/{file}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let doc = text.split("\n---\n").nth(1).unwrap();
-        let mut p: SyncPipeline = serde_yaml::from_str(doc).unwrap();
+        let mut p = crate::api::examples::pipeline(file);
         p.metadata.namespace = Some("shops".into());
         p.metadata.uid = Some("3f1c5e0a-0000-4000-8000-000000000001".into());
         p.metadata.generation = Some(1);

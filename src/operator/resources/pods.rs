@@ -18,8 +18,7 @@ use super::{
     BuildInputs, CONFIG_CHECKSUM, PIPELINE_FILE, SECRET_CHECKSUM, config_map_name, labels,
 };
 use crate::api::SyncPipeline;
-use crate::config::env_var_name;
-use crate::operator::secret::SecretKey;
+use crate::config::SecretKey;
 
 /// The unprivileged user the pods run as (the conventional "nonroot" uid of distroless).
 pub const RUN_AS_USER: i64 = 65532;
@@ -71,12 +70,12 @@ fn probe(path: &str, period: i32, failures: i32) -> Probe {
 fn secret_env(secret: &str, keys: &[SecretKey]) -> Vec<EnvVar> {
     keys.iter()
         .map(|k| EnvVar {
-            name: env_var_name(k.key),
+            name: k.env_var(),
             value_from: Some(EnvVarSource {
                 secret_key_ref: Some(SecretKeySelector {
                     name: secret.to_string(),
-                    key: k.key.to_string(),
-                    optional: (!k.required).then_some(true),
+                    key: k.name().to_string(),
+                    optional: k.optional().then_some(true),
                 }),
                 ..Default::default()
             }),

@@ -15,7 +15,7 @@ use super::{
     BuildError, BuildInputs, child_meta, name_and_namespace, receiver_name, selector_labels,
 };
 use crate::api::SyncPipeline;
-use crate::operator::secret::receiver_keys;
+use crate::config::{Role, SecretKey};
 
 /// The port the receiver listens on, in the pod and on its Service.
 pub const RECEIVER_PORT: i32 = 8080;
@@ -34,7 +34,7 @@ pub fn receiver_deployment(
         component: COMPONENT,
         args: role_args("receiver", RECEIVER_PORT),
         port: RECEIVER_PORT,
-        secret_keys: receiver_keys(&p.spec),
+        secret_keys: SecretKey::read_by_role(Role::Receiver, &p.spec),
         resources: p
             .spec
             .receiver

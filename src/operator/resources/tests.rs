@@ -125,6 +125,35 @@ fn secrets_reach_pods_only_through_secret_key_refs() {
     assert!(!worker_env.contains(&"SYNCLINE_WEBHOOK_SECRET".to_string()));
 }
 
+/// What the operator puts in a pod's environment is what the loader reads back: every
+/// Secret-backed variable lands on the key it references, and only the keys a role can
+/// start without are marked optional.
+#[test]
+fn the_loader_reads_every_secret_a_pod_is_given() {
+    use crate::config::{SecretKey, SecretValues, merge_env};
+    for file in crate::api::examples::FILES {
+        let p = pipeline(file);
+        for d in [
+            receiver_deployment(&p, &inputs(), "c").unwrap(),
+            worker_deployment(&p, &inputs(), "c").unwrap(),
+        ] {
+            for var in pod_spec(&d).containers[0].env.clone().unwrap() {
+                let Some(r) = var.value_from.and_then(|v| v.secret_key_ref) else {
+                    continue;
+                };
+                let key = SecretKey::ALL
+                    .into_iter()
+                    .find(|k| k.name() == r.key)
+                    .unwrap_or_else(|| panic!("{file}: {} is no Secret key", r.key));
+                assert_eq!(r.optional, key.optional().then_some(true), "{file} {key}");
+                let mut loaded = SecretValues::default();
+                merge_env(&mut loaded, [(var.name.clone(), "from-pod".to_owned())]);
+                assert_eq!(loaded.get(key), Some("from-pod"), "{file}: {}", var.name);
+            }
+        }
+    }
+}
+
 #[test]
 fn checksums_and_replicas_follow_the_inputs() {
     let p = pipeline("shopify.yaml");

@@ -8,7 +8,7 @@ use super::{
     BuildError, BuildInputs, child_meta, name_and_namespace, selector_labels, worker_name,
 };
 use crate::api::SyncPipeline;
-use crate::operator::secret::worker_keys;
+use crate::config::{Role, SecretKey};
 
 const COMPONENT: &str = "worker";
 /// Workers serve health and metrics here.
@@ -26,7 +26,7 @@ pub fn worker_deployment(
         component: COMPONENT,
         args: role_args("worker", WORKER_PORT),
         port: WORKER_PORT,
-        secret_keys: worker_keys(&p.spec),
+        secret_keys: SecretKey::read_by_role(Role::Worker, &p.spec),
         resources: p
             .spec
             .workers

@@ -148,31 +148,31 @@ pub(super) fn deployment_condition(
     match view {
         None if !secret_ok => Cond {
             type_,
-            ok: false,
+            holds: false,
             reason: reason::WAITING_FOR_SECRET,
             message: format!("the {what} Deployment is not created until the Secret is resolved"),
         },
         None => Cond {
             type_,
-            ok: false,
+            holds: false,
             reason: reason::DEPLOYMENT_UNAVAILABLE,
             message: format!("the {what} Deployment does not exist yet"),
         },
         Some(v) if v.wanted == 0 => Cond {
             type_,
-            ok: true,
+            holds: true,
             reason: reason::SCALED_TO_ZERO,
             message: format!("no {what} pods are wanted"),
         },
         Some(v) if v.is_available() => Cond {
             type_,
-            ok: true,
+            holds: true,
             reason: reason::DEPLOYMENT_AVAILABLE,
             message: format!("{} of {} {what} pods available", v.available, v.wanted),
         },
         Some(v) => Cond {
             type_,
-            ok: false,
+            holds: false,
             reason: reason::DEPLOYMENT_UNAVAILABLE,
             message: match &v.trouble {
                 Some(trouble) => format!(

@@ -27,7 +27,7 @@ pub(super) fn condition(o: &Observed, old: &[Condition]) -> Cond {
             if let Some(c) = old.iter().find(|c| c.type_ == CRM_RATE_LIMIT_MISMATCH) {
                 return Cond {
                     type_: CRM_RATE_LIMIT_MISMATCH,
-                    ok: c.status == "True",
+                    holds: c.status == "True",
                     reason: match c.reason.as_str() {
                         reason::STATED_LIMIT_LOWER => reason::STATED_LIMIT_LOWER,
                         reason::STATED_LIMIT_NOT_LOWER => reason::STATED_LIMIT_NOT_LOWER,
@@ -45,7 +45,7 @@ pub(super) fn condition(o: &Observed, old: &[Condition]) -> Cond {
     let Some((max, interval_ms)) = stated.and_then(|s| Some((s.max?, s.interval_ms?))) else {
         return Cond {
             type_: CRM_RATE_LIMIT_MISMATCH,
-            ok: false,
+            holds: false,
             reason: reason::NO_STATED_LIMIT,
             message: format!(
                 "no worker has seen HubSpot's rate-limit headers yet; pacing at spec.crmRateLimit ({declared})"
@@ -62,7 +62,7 @@ pub(super) fn condition(o: &Observed, old: &[Condition]) -> Cond {
     if rate(max, interval_ms) < rate(declared_requests, declared_ms) {
         Cond {
             type_: CRM_RATE_LIMIT_MISMATCH,
-            ok: true,
+            holds: true,
             reason: reason::STATED_LIMIT_LOWER,
             message: format!(
                 "HubSpot states {stated_text} for this account, spec.crmRateLimit declares {declared}: \
@@ -72,7 +72,7 @@ pub(super) fn condition(o: &Observed, old: &[Condition]) -> Cond {
     } else {
         Cond {
             type_: CRM_RATE_LIMIT_MISMATCH,
-            ok: false,
+            holds: false,
             reason: reason::STATED_LIMIT_NOT_LOWER,
             message: format!(
                 "HubSpot states {stated_text}; spec.crmRateLimit ({declared}) is within it"

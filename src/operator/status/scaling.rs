@@ -8,7 +8,7 @@ use crate::operator::scaler::{Decision, Policy, Scaling, Why};
 /// decision, the policy and what holds it, never the live lag (the budget figures are
 /// rounded to tens of percent), so a moving queue rewrites it rarely.
 pub(super) fn condition(scaling: &Scaling) -> Cond {
-    let (ok, reason, message) = match scaling {
+    let (holds, reason, message) = match scaling {
         Scaling::Paused => (
             false,
             reason::PAUSED,
@@ -26,7 +26,7 @@ pub(super) fn condition(scaling: &Scaling) -> Cond {
     };
     Cond {
         type_: condition::SCALING_ACTIVE,
-        ok,
+        holds,
         reason,
         message,
     }

@@ -105,7 +105,7 @@ fn missing_secret_names_itself_and_blocks_ready() {
 
     o.secret = SecretState::KeyMissing {
         name: "acme-credentials".into(),
-        key: "crmToken",
+        key: crate::config::SecretKey::CrmToken,
     };
     let s = compute(&o, None, t(0));
     assert_eq!(

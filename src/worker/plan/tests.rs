@@ -92,7 +92,7 @@ fn the_newest_version_of_an_object_wins_whatever_the_arrival_order() {
     assert_eq!(deal.properties["amount"], "3.00");
     let mut done = plan.done.clone();
     done.sort();
-    assert_eq!(done, vec![(0, "coalesced"), (2, "coalesced")]);
+    assert_eq!(done, vec![(0, Done::Coalesced), (2, Done::Coalesced)]);
     assert!(plan.dead.is_empty() && plan.later.is_empty());
 }
 
@@ -115,7 +115,7 @@ fn equal_timestamps_go_to_the_later_stream_entry() {
     ];
     let plan = plan(&entries, &ctx(), now());
     assert_eq!(plan.items[0].entry, 0);
-    assert_eq!(plan.done, vec![(1, "coalesced")]);
+    assert_eq!(plan.done, vec![(1, Done::Coalesced)]);
 }
 
 #[test]
@@ -198,7 +198,10 @@ fn deletions_and_unsynced_kinds_are_skipped_an_unknown_object_is_a_dead_letter()
     let plan = plan(&entries, &only_orders, now());
     assert_eq!(
         plan.done,
-        vec![(0, "deletion_not_synced"), (2, "object_not_synced")]
+        vec![
+            (0, Done::Skipped("deletion_not_synced")),
+            (2, Done::Skipped("object_not_synced"))
+        ]
     );
     // Acknowledged by something that named no object: never skipped silently.
     assert_eq!(plan.dead.len(), 1);

@@ -1,5 +1,5 @@
-//! HubSpot failures classified into transient (retry later, honouring `Retry-After`) and
-//! permanent (dead-letter), from status, headers and body. Pure.
+//! HubSpot's failed answers read into errors, from status, headers and body. Pure. How the
+//! worker handles each (retry, back off, dead-letter) is `failure::FailureClass`.
 
 use std::time::Duration;
 
@@ -42,18 +42,6 @@ pub enum CrmError {
 }
 
 impl CrmError {
-    /// Whether a later retry may succeed (429, 5xx, timeouts, connection errors).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. }
-                | Self::Server { .. }
-                | Self::Timeout
-                | Self::Connection(_)
-                | Self::Decode(_)
-        )
-    }
-
     /// The wait the server asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -147,7 +135,6 @@ mod tests {
             br#"{"status":"error","message":"You have reached your ten_secondly_rolling limit.",
             "errorType":"RATE_LIMIT","correlationId":"x","policyName":"TEN_SECONDLY_ROLLING"}"#;
         let e = classify(429, None, Some("10000"), body);
-        assert!(e.is_transient());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(10)));
         assert_eq!(e.kind(), "rate_limited");
         let daily = classify(429, None, None, br#"{"policyName":"DAILY"}"#);
@@ -157,9 +144,11 @@ mod tests {
     }
 
     #[test]
-    fn statuses_split_into_transient_and_permanent() {
-        assert!(classify(500, None, None, b"").is_transient());
-        assert!(classify(503, None, None, b"<html>").is_transient());
+    fn statuses_are_read_into_errors() {
+        assert!(matches!(
+            classify(500, None, None, b""),
+            CrmError::Server { status: 500, .. }
+        ));
         assert_eq!(
             classify(477, Some("2.5"), None, b"").retry_after(),
             Some(Duration::from_millis(2500))
@@ -170,7 +159,6 @@ mod tests {
             None,
             br#"{"category":"VALIDATION_ERROR","message":"Property values were not valid"}"#,
         );
-        assert!(!bad.is_transient());
         assert_eq!(
             bad,
             CrmError::Rejected {
@@ -181,11 +169,8 @@ mod tests {
         );
         for status in [401, 403] {
             let e = classify(status, None, None, b"{}");
-            assert!(!e.is_transient());
             assert_eq!(e.kind(), "unauthorized");
         }
-        assert!(!CrmError::BatchTooLarge(101).is_transient());
-        assert!(CrmError::Timeout.is_transient());
     }
 
     #[test]

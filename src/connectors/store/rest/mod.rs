@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use super::map_record;
 use crate::model::{ObjectKind, StorePlatform};
-pub use requests::{Endpoint, Next, supports};
+pub use requests::{Endpoint, Next};
 
 /// How a store client authenticates.
 #[derive(Clone)]
@@ -244,7 +244,7 @@ impl StoreClient {
 
     /// Objects of `kind` updated at or after `since`, oldest first, page by page.
     pub fn list_since(&self, kind: ObjectKind, since: Timestamp) -> Result<Pager, RestError> {
-        if !supports(self.endpoint.platform, kind) {
+        if !self.endpoint.platform.supports(kind) {
             return Err(RestError::Unsupported(self.endpoint.platform, kind));
         }
         Ok(Pager {

@@ -57,11 +57,6 @@ fn newest_time(platform: StorePlatform, kind: ObjectKind, items: &[Value]) -> Op
         .max()
 }
 
-/// Whether the platform's REST API lists `kind`.
-pub fn supports(platform: StorePlatform, kind: ObjectKind) -> bool {
-    kind != ObjectKind::Carts || platform == StorePlatform::Shopify
-}
-
 fn resource(platform: StorePlatform, kind: ObjectKind) -> &'static str {
     match (platform, kind) {
         (StorePlatform::Shopify, ObjectKind::Carts) => "checkouts",
@@ -375,6 +370,6 @@ mod tests {
             )
             .is_err()
         );
-        assert!(!supports(StorePlatform::WooCommerce, ObjectKind::Carts));
+        assert!(!StorePlatform::WooCommerce.supports(ObjectKind::Carts));
     }
 }

@@ -15,17 +15,9 @@ use serde::Deserialize;
 
 use crate::api::SyncPipeline;
 
-/// Secret keys the data-plane roles read (docs/design.md, "Keys of the pipeline's Secret").
-pub const SECRET_KEYS: &[&str] = &[
-    "webhookSecret",
-    "webhookSecretPrevious",
-    "storeToken",
-    "storeConsumerKey",
-    "storeConsumerSecret",
-    "crmToken",
-    "redisUrl",
-    "redisCaCert",
-];
+mod secret_key;
+
+pub use secret_key::{Role, SecretKey};
 
 /// Why a pipeline's inputs could not be loaded. Messages name files and keys, never values.
 #[derive(Debug, thiserror::Error)]
@@ -67,11 +59,16 @@ impl fmt::Debug for SecretValues {
 }
 
 impl SecretValues {
-    /// A value by its Secret key (camelCase, as in the manifest); empty values count as absent
-    /// because an unset env var rendered by a template is usually an empty string.
-    pub fn get(&self, key: &str) -> Option<&str> {
+    /// A value by its Secret key; empty values count as absent because an unset env var
+    /// rendered by a template is usually an empty string.
+    pub fn get(&self, key: SecretKey) -> Option<&str> {
+        self.value(key.name())
+    }
+
+    /// A value by its name in the manifest, known key or not.
+    fn value(&self, name: &str) -> Option<&str> {
         self.0
-            .get(key)
+            .get(name)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
@@ -84,8 +81,8 @@ impl SecretValues {
     /// The secrets that verify webhook signatures, newest first, so rotation works by adding
     /// the new one as webhookSecret and keeping the old one as webhookSecretPrevious.
     pub fn webhook_secrets(&self) -> Vec<String> {
-        ["webhookSecret", "webhookSecretPrevious"]
-            .iter()
+        [SecretKey::WebhookSecret, SecretKey::WebhookSecretPrevious]
+            .into_iter()
             .filter_map(|k| self.get(k).map(str::to_owned))
             .collect()
     }
@@ -108,7 +105,7 @@ impl PipelineConfig {
     /// spec.redis.url.
     pub fn redis_url(&self) -> String {
         self.secrets
-            .get("redisUrl")
+            .get(SecretKey::RedisUrl)
             .map(str::to_owned)
             .unwrap_or_else(|| self.pipeline.spec.redis.url.clone())
     }
@@ -118,7 +115,7 @@ impl PipelineConfig {
     pub fn queue_settings(&self, deadline: std::time::Duration) -> crate::queue::QueueSettings {
         crate::queue::QueueSettings {
             deadline,
-            tls_ca: self.secrets.get("redisCaCert").map(str::to_owned),
+            tls_ca: self.secrets.get(SecretKey::RedisCaCert).map(str::to_owned),
             ..crate::queue::QueueSettings::default()
         }
     }
@@ -227,27 +224,15 @@ pub fn parse_secret(text: &str) -> Result<SecretValues, ConfigError> {
     Ok(SecretValues(values))
 }
 
-/// `webhookSecretPrevious` → `SYNCLINE_WEBHOOK_SECRET_PREVIOUS`.
-pub fn env_var_name(key: &str) -> String {
-    let mut out = String::from("SYNCLINE_");
-    for (i, c) in key.chars().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            out.push('_');
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
-}
-
 /// Environment values for the known Secret keys replace the file's.
 pub fn merge_env(secrets: &mut SecretValues, env: impl IntoIterator<Item = (String, String)>) {
     let env: BTreeMap<String, String> = env
         .into_iter()
         .filter(|(k, _)| k.starts_with("SYNCLINE_"))
         .collect();
-    for key in SECRET_KEYS {
-        if let Some(value) = env.get(&env_var_name(key)) {
-            secrets.insert(*key, value.clone());
+    for key in SecretKey::ALL {
+        if let Some(value) = env.get(&key.env_var()) {
+            secrets.insert(key.name(), value.clone());
         }
     }
 }
@@ -303,7 +288,10 @@ spec:
         let path = dir.path().join("p.yaml");
         std::fs::write(&path, PIPELINE).unwrap();
         let cfg = load(&path, None, Vec::new()).unwrap();
-        assert_eq!(cfg.secrets.get("webhookSecret"), Some("from-pipeline-file"));
+        assert_eq!(
+            cfg.secrets.get(SecretKey::WebhookSecret),
+            Some("from-pipeline-file")
+        );
         assert_eq!(cfg.qualified_name(), "shops/acme");
         let broken = PIPELINE.replace(
             "stringData: {webhookSecret: from-pipeline-file}",
@@ -331,8 +319,8 @@ spec:
     fn secret_data_is_base64_and_string_data_wins() {
         let text = "kind: Secret\ndata:\n  webhookSecret: b2xk\n  crmToken: dG9r\nstringData:\n  webhookSecret: new\n";
         let s = parse_secret(text).unwrap();
-        assert_eq!(s.get("webhookSecret"), Some("new"));
-        assert_eq!(s.get("crmToken"), Some("tok"));
+        assert_eq!(s.get(SecretKey::WebhookSecret), Some("new"));
+        assert_eq!(s.get(SecretKey::CrmToken), Some("tok"));
     }
 
     #[test]
@@ -347,12 +335,24 @@ spec:
 
     #[test]
     fn env_names_are_upper_snake() {
-        assert_eq!(env_var_name("webhookSecret"), "SYNCLINE_WEBHOOK_SECRET");
         assert_eq!(
-            env_var_name("webhookSecretPrevious"),
+            SecretKey::WebhookSecret.env_var(),
+            "SYNCLINE_WEBHOOK_SECRET"
+        );
+        assert_eq!(
+            SecretKey::WebhookSecretPrevious.env_var(),
             "SYNCLINE_WEBHOOK_SECRET_PREVIOUS"
         );
-        assert_eq!(env_var_name("redisUrl"), "SYNCLINE_REDIS_URL");
+        assert_eq!(SecretKey::RedisUrl.env_var(), "SYNCLINE_REDIS_URL");
+    }
+
+    #[test]
+    fn every_key_is_merged_from_its_env_var() {
+        for key in SecretKey::ALL {
+            let mut s = SecretValues::default();
+            merge_env(&mut s, [(key.env_var(), "from-env".to_owned())]);
+            assert_eq!(s.get(key), Some("from-env"), "{key}");
+        }
     }
 
     #[test]
@@ -367,9 +367,9 @@ spec:
                 ("HOME".to_owned(), "/root".to_owned()),
             ],
         );
-        assert_eq!(s.get("webhookSecret"), Some("from-env"));
-        assert_eq!(s.get("redisUrl"), Some("redis://env:1"));
-        assert_eq!(s.get("SOMETHING"), None);
+        assert_eq!(s.get(SecretKey::WebhookSecret), Some("from-env"));
+        assert_eq!(s.get(SecretKey::RedisUrl), Some("redis://env:1"));
+        assert_eq!(s.value("SOMETHING"), None);
     }
 
     #[test]
