@@ -21,12 +21,12 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, PostParams};
 use support::hubspot::{HubspotSim, TOKEN};
-use support::operator::OperatorProcess;
+use support::operator::{EVERY_SECOND, OperatorProcess, SHORT_LEASE};
 use support::orders::order;
 use support::pipelines::{NS, condition_of, pipeline, secret, setup, wait_condition};
 use support::redis::RedisServer;
 use support::{ControlPlane, Mode, eventually};
-use syncline::api::{ObjectKind, StorePlatform, SyncPipeline, condition};
+use syncline::api::{ObjectKind, PendingScaleDown, StorePlatform, SyncPipeline, condition};
 use syncline::queue::{EventEnvelope, Queue, QueueKeys, QueueSettings, Scheme};
 use syncline::sim::hubspot::FaultConfig;
 
@@ -118,20 +118,11 @@ struct Scene {
     _cp: ControlPlane,
 }
 
-/// The operator's flags in these tests: sampling, status and resync every second; a short
-/// lease so a new leader takes over within seconds.
-const OPERATOR_FLAGS: [&str; 10] = [
-    "--resync",
-    "1s",
-    "--queue-sample-interval",
-    "1s",
-    "--queue-status-interval",
-    "1s",
-    "--lease-duration",
-    "3s",
-    "--lease-renew",
-    "1s",
-];
+/// The operator's flags in these tests: everything every second, and a short lease for
+/// the failover test.
+fn operator_flags() -> Vec<&'static str> {
+    [&EVERY_SECOND[..], &SHORT_LEASE[..]].concat()
+}
 
 async fn scene(name: &str) -> Scene {
     let cp = ControlPlane::start(Mode::Kwok);
@@ -139,7 +130,7 @@ async fn scene(name: &str) -> Scene {
     let redis = RedisServer::start();
     let crm = HubspotSim::with_limit(100).await;
     let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
-    let op = OperatorProcess::start(&kubeconfig, name, &OPERATOR_FLAGS);
+    let op = OperatorProcess::start(&kubeconfig, name, &operator_flags());
     Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), NS)
         .create(&PostParams::default(), &secret("creds", "s"))
         .await
@@ -192,6 +183,12 @@ impl Scene {
             .await
             .ok()??;
         usize::try_from(d.spec?.replicas?).ok()
+    }
+
+    /// The scale-down waiting for its window, as status keeps it.
+    async fn pending_scale_down(&self, name: &str) -> Option<PendingScaleDown> {
+        let p = self.pipelines.get(name).await.unwrap();
+        p.status?.workers?.pending_scale_down
     }
 
     fn queue(&self, name: &str) -> Queue {
@@ -529,11 +526,7 @@ async fn a_new_leader_continues_the_scale_down_window() {
         );
         let replicas = s.replicas("handover").await.unwrap_or(1);
         kubelet.follow(replicas.max(1));
-        let p = s.pipelines.get("handover").await.unwrap();
-        let pending = p
-            .status
-            .and_then(|st| st.workers)
-            .and_then(|w| w.pending_scale_down);
+        let pending = s.pending_scale_down("handover").await;
         if let Some(pending) = pending.filter(|_| replicas > 1) {
             break (replicas, pending);
         }
@@ -542,7 +535,7 @@ async fn a_new_leader_continues_the_scale_down_window() {
     let since = pending.since.0;
     // The leader dies mid-window; another operator takes over after the 3 s lease.
     s.op.kill();
-    s.op = OperatorProcess::start(&s.kubeconfig, "op-failover-b", &OPERATOR_FLAGS);
+    s.op = OperatorProcess::start(&s.kubeconfig, "op-failover-b", &operator_flags());
     let mut seen_since = Vec::new();
     let down_at = loop {
         assert!(
@@ -554,12 +547,7 @@ async fn a_new_leader_continues_the_scale_down_window() {
         if replicas < most {
             break k8s_openapi::jiff::Timestamp::now();
         }
-        let p = s.pipelines.get("handover").await.unwrap();
-        if let Some(pending) = p
-            .status
-            .and_then(|st| st.workers)
-            .and_then(|w| w.pending_scale_down)
-        {
+        if let Some(pending) = s.pending_scale_down("handover").await {
             seen_since.push(pending.since.0);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use support::operator::OperatorProcess;
+use support::operator::{EVERY_SECOND, OperatorProcess};
 use support::pipelines::{
     NS, condition_of, pipeline, pipeline_events, secret, setup, wait_condition,
 };
@@ -72,18 +72,7 @@ async fn scene(operator: &str, tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
     let client = setup(&cp).await;
     let redis = RedisServer::start();
     let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
-    let op = OperatorProcess::start(
-        &kubeconfig,
-        operator,
-        &[
-            "--resync",
-            "1s",
-            "--queue-sample-interval",
-            "1s",
-            "--queue-status-interval",
-            "1s",
-        ],
-    );
+    let op = OperatorProcess::start(&kubeconfig, operator, &EVERY_SECOND);
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
     Api::namespaced(client.clone(), NS)
         .create(&PostParams::default(), &secret("shop-creds", "s"))

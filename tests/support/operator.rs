@@ -5,6 +5,21 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Flags for tests that watch the queue: sampling, queue status and resync every second,
+/// so a change in Redis shows in status within seconds.
+pub const EVERY_SECOND: [&str; 6] = [
+    "--resync",
+    "1s",
+    "--queue-sample-interval",
+    "1s",
+    "--queue-status-interval",
+    "1s",
+];
+
+/// A 3 s lease renewed every second, so a new leader takes over within seconds of a
+/// SIGKILL.
+pub const SHORT_LEASE: [&str; 4] = ["--lease-duration", "3s", "--lease-renew", "1s"];
+
 pub struct OperatorProcess {
     child: Option<Child>,
     pub port: u16,
