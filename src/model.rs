@@ -25,6 +25,12 @@ impl StoreRef {
     pub fn key(&self, suffix: &str) -> String {
         format!("{}:{}:{suffix}", self.platform.as_str(), self.store)
     }
+
+    /// The suffix of a key [`StoreRef::key`] built (for a deal, the store's order id):
+    /// what tools reading the CRM back match against the store.
+    pub fn suffix_of(key: &str) -> Option<&str> {
+        key.splitn(3, ':').nth(2).filter(|s| !s.is_empty())
+    }
 }
 
 /// A decimal amount in a currency, both as the store sent them.
@@ -162,5 +168,21 @@ impl Record {
     /// The object key watermarks and coalescing use: `orders:820982911946154508`.
     pub fn object_key(&self) -> String {
         format!("{}:{}", self.kind().as_str(), self.id())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_suffix_reads_back() {
+        let store = StoreRef::new(StorePlatform::Shopify, "acme");
+        for suffix in ["820982911946154508", "sku:AB-1", "7:42"] {
+            assert_eq!(StoreRef::suffix_of(&store.key(suffix)), Some(suffix));
+        }
+        for bad in ["", "shopify", "shopify:acme", "shopify:acme:"] {
+            assert_eq!(StoreRef::suffix_of(bad), None, "{bad:?}");
+        }
     }
 }

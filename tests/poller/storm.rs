@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use syncline::connectors::crm::hubspot::mapping::ORDER_KEY;
-use syncline::model::StorePlatform;
+use syncline::model::{StorePlatform, StoreRef};
 use syncline::sim::hubspot::types::ObjectType;
+use syncline::sim::storm::Summary;
 
 use crate::support::hubspot::{HubspotSim, TOKEN};
 use crate::support::redis::RedisServer;
@@ -41,17 +42,13 @@ fn deal_writes(crm: &HubspotSim) -> BTreeMap<u64, Vec<f64>> {
         } else {
             w.properties.get(ORDER_KEY).map(String::as_str)
         };
-        let id = key.and_then(|k| k.rsplit(':').next()?.parse().ok());
+        let id = key.and_then(|k| StoreRef::suffix_of(k)?.parse().ok());
         let amount = w.properties.get("amount").and_then(|a| a.parse().ok());
         if let (Some(id), Some(amount)) = (id, amount) {
             out.entry(id).or_default().push(amount);
         }
     }
     out
-}
-
-fn versions(summary: &Value, field: &str) -> BTreeMap<u64, u32> {
-    serde_json::from_value(summary[field].clone()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -99,14 +96,10 @@ async fn a_storm_with_dropped_webhooks_lands_every_order_once_at_its_newest_vers
     assert_eq!(summary["storeErrors"], 0, "{summary}");
     assert!(summary["dropped"].as_u64().unwrap() > 0, "{summary}");
 
-    let stored = versions(&summary, "newestStored");
-    let acknowledged = versions(&summary, "newestAcknowledged");
+    let parsed: Summary = serde_json::from_value(summary.clone()).unwrap();
+    let stored = &parsed.newest_stored;
     assert_eq!(stored.len(), 80, "every order is in the store");
-    let only_polled: Vec<u64> = stored
-        .iter()
-        .filter(|(id, v)| acknowledged.get(id).is_none_or(|a| a < v))
-        .map(|(id, _)| *id)
-        .collect();
+    let only_polled = parsed.only_polled();
     assert!(
         !only_polled.is_empty(),
         "some orders' newest version was dropped, so only the poll could bring it"
@@ -130,7 +123,7 @@ async fn a_storm_with_dropped_webhooks_lands_every_order_once_at_its_newest_vers
     let deals = crm.sim.store().objects(ObjectType::Deals);
     assert_eq!(deals.len(), 80, "one deal per order, no doubles");
     let writes = deal_writes(&crm);
-    for (id, version) in &stored {
+    for (id, version) in stored {
         let amounts = &writes[id];
         assert_eq!(
             amounts.last().copied(),

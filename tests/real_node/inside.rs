@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use syncline::connectors::crm::hubspot::mapping::ORDER_KEY;
+use syncline::model::StoreRef;
 
 use crate::support::node::Node;
 
@@ -140,10 +142,7 @@ pub fn crm_faults(node: &Node, faults: &Value) {
 
 /// The order id a deal (or a write of one) is keyed by: `syncline_order_key` ends `:<id>`.
 fn order_id(properties: &Value) -> Option<u64> {
-    properties["syncline_order_key"]
-        .as_str()?
-        .rsplit(':')
-        .next()?
+    StoreRef::suffix_of(properties[ORDER_KEY].as_str()?)?
         .parse()
         .ok()
 }

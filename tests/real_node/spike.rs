@@ -13,6 +13,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use syncline::sim::hubspot::Stats;
+use syncline::sim::storm::Summary;
 
 use crate::inside::*;
 use crate::install::patch_spec;
@@ -72,18 +74,14 @@ pub fn dropped_webhooks_are_caught_by_the_poll(node: &Node, secret: &str) {
     let summary = storm_args(node, secret, args);
     all_acknowledged(&summary, "storm with dropped webhooks");
     assert_eq!(summary["storeErrors"], 0, "{summary}");
-    let stored: std::collections::BTreeMap<u64, u32> =
-        serde_json::from_value(summary["newestStored"].clone()).unwrap();
-    let acked = newest(&summary);
-    let only_polled = stored
-        .iter()
-        .filter(|(id, v)| acked.get(id).is_none_or(|a| a < *v))
-        .count();
+    let parsed: Summary = serde_json::from_value(summary.clone()).unwrap();
+    let stored = &parsed.newest_stored;
+    let only_polled = parsed.only_polled().len();
     assert!(
         only_polled > 0,
         "some newest versions were dropped: {summary}"
     );
-    let took = wait_landed(node, &stored, true, 60);
+    let took = wait_landed(node, stored, true, 60);
     let writes = deal_writes(node);
     let twice: Vec<_> = writes
         .iter()
@@ -126,8 +124,8 @@ pub(crate) fn deployment_replicas(node: &Node) -> (u64, u64) {
 }
 
 fn crm_429s(node: &Node) -> u64 {
-    let s = crm(node, "/_sim/stats");
-    s["rateLimited"].as_u64().unwrap_or(0) + s["forced429"].as_u64().unwrap_or(0)
+    let stats: Stats = serde_json::from_value(crm(node, "/_sim/stats")).unwrap();
+    stats.answered_429()
 }
 
 fn scaling_reason(node: &Node) -> String {

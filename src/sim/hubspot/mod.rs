@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use super::lock;
@@ -58,8 +58,8 @@ pub struct Counters {
     pub upsert_calls: AtomicU64,
 }
 
-/// Snapshot of the counters and the store, as JSON.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// Snapshot of the counters and the store, as JSON (`GET /_sim/stats`; tools read it back).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Stats {
     pub requests: u64,
@@ -77,6 +77,14 @@ pub struct Stats {
     pub duplicates: Vec<store::Duplicate>,
     /// The distinct `User-Agent` headers of API requests (`-` for none).
     pub user_agents: Vec<String>,
+}
+
+impl Stats {
+    /// Every 429 answered: the simulated limits' and the injected bursts' together, which
+    /// is what a client saw.
+    pub fn answered_429(&self) -> u64 {
+        self.rate_limited + self.forced_429
+    }
 }
 
 /// The shared state of a running simulator.
@@ -199,4 +207,20 @@ pub async fn run(addr: SocketAddr, settings: SimSettings) -> Result<(), SimError
         "HubSpot simulator listening"
     );
     serve(listener, Sim::new(settings), crate::shutdown::signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_read_back_from_json_and_count_every_429() {
+        let sim = Sim::new(SimSettings::new("t"));
+        sim.counters.rate_limited.store(3, Ordering::Relaxed);
+        sim.counters.forced_429.store(2, Ordering::Relaxed);
+        let stats = sim.stats();
+        let back: Stats = serde_json::from_value(serde_json::to_value(&stats).unwrap()).unwrap();
+        assert_eq!(back, stats);
+        assert_eq!(back.answered_429(), 5);
+    }
 }

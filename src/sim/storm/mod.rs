@@ -286,7 +286,7 @@ impl StormArgs {
         let expected = crate::sim::lock(tally).summary.expected().clone();
         let from = Instant::now();
         loop {
-            let synced = watch.look(&expected).await.synced.unwrap_or(0);
+            let synced = watch.synced(&expected).await.unwrap_or(0);
             let done = synced >= expected.len() as u64;
             if done || from.elapsed() >= self.settle {
                 return Some(Settled {

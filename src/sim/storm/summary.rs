@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The storm's summary, printed as one JSON line.
-#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Deliveries planned (copies not counted), dropped ones included.
@@ -40,16 +40,16 @@ pub struct Summary {
     pub newest_sent_at_ms: BTreeMap<u64, u64>,
     /// With `--store`: order id → the newest version the store holds, dropped deliveries
     /// included: what must reach the CRM once the poller has run.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub newest_stored: BTreeMap<u64, u32>,
     /// With `--crm` and `--settle`: orders in the CRM at their newest version when the storm
     /// stopped watching, and how long after the last send that was.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled: Option<Settled>,
 }
 
 /// How far the CRM had caught up when the storm stopped watching.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Settled {
     pub synced: u64,
@@ -68,6 +68,16 @@ impl Summary {
         } else {
             &self.newest_stored
         }
+    }
+
+    /// Orders whose newest stored version no acknowledged delivery carried (it was
+    /// dropped, or only older ones got a 2xx): only the poller can bring those in.
+    pub fn only_polled(&self) -> Vec<u64> {
+        self.newest_stored
+            .iter()
+            .filter(|(id, v)| self.newest_acknowledged.get(id).is_none_or(|a| a < *v))
+            .map(|(id, _)| *id)
+            .collect()
     }
 }
 
@@ -170,5 +180,35 @@ mod tests {
             "newest stored, not acked"
         );
         assert_eq!(s.store_errors, 1);
+    }
+
+    #[test]
+    fn only_the_poll_brings_versions_no_acknowledged_delivery_carried() {
+        let tally = Mutex::new(Tally::default());
+        for (id, acked, stored) in [(1, Some(2), 2), (2, Some(1), 3), (3, None, 1)] {
+            if let Some(v) = acked {
+                record(&tally, (id, v), Some(200), (1, Duration::ZERO));
+            }
+            record_stored(&tally, (id, stored), true);
+        }
+        // A non-2xx answer is no acknowledgement.
+        record(&tally, (3, 1), Some(503), (1, Duration::ZERO));
+        let s = &tally.lock().unwrap().summary;
+        assert_eq!(s.only_polled(), vec![2, 3]);
+        assert!(
+            Summary::default().only_polled().is_empty(),
+            "no store, none"
+        );
+    }
+
+    #[test]
+    fn the_printed_summary_reads_back() {
+        let tally = Mutex::new(Tally::default());
+        record(&tally, (7, 1), Some(200), (1, Duration::ZERO));
+        record_stored(&tally, (7, 2), true);
+        let s = tally.lock().unwrap().summary.clone();
+        let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(back.only_polled(), vec![7]);
     }
 }

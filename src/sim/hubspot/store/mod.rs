@@ -9,7 +9,7 @@ mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::{
     AssociationInput, BatchReadRequest, Category, CrmObject, ErrorBody, GroupDef, ObjectType,
@@ -46,7 +46,7 @@ pub struct WriteRecord {
 }
 
 /// Two objects sharing a unique value: a bug in whoever wrote them (or in the simulator).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Duplicate {
     pub object_type: ObjectType,
