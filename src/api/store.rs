@@ -141,6 +141,22 @@ impl StorePlatform {
     }
 }
 
+impl super::SyncPipelineSpec {
+    /// The object types a backfill imports, by the names its progress uses (what the
+    /// operator reports in `status.backfill`): those asked for that the store offers, and
+    /// none without `spec.polling.backfillSince`.
+    pub fn backfilled_objects(&self) -> Vec<String> {
+        if self.polling.backfill_since.is_none() {
+            return Vec::new();
+        }
+        self.objects
+            .iter()
+            .filter(|k| self.store.platform.supports(**k))
+            .map(|k| k.as_str().to_string())
+            .collect()
+    }
+}
+
 /// Shopify-specific settings.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -262,6 +278,26 @@ fn default_magento_signature_header() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backfill_imports_what_was_asked_for_that_the_store_offers() {
+        let spec = |file: &str, since: Option<&str>| {
+            let mut spec = crate::api::examples::pipeline(file).spec;
+            spec.objects = vec![ObjectKind::Orders, ObjectKind::Carts];
+            spec.polling.backfill_since = since.map(String::from);
+            spec
+        };
+        let since = Some("2026-01-01T00:00:00Z");
+        assert_eq!(
+            spec("shopify.yaml", since).backfilled_objects(),
+            ["orders", "carts"]
+        );
+        assert_eq!(
+            spec("woocommerce.yaml", since).backfilled_objects(),
+            ["orders"]
+        );
+        assert!(spec("shopify.yaml", None).backfilled_objects().is_empty());
+    }
 
     #[test]
     fn canonical_urls_survive_scheme_case_www_and_slashes() {

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::caches::Cached;
 use super::context::Context;
-use super::reconcile::ReconcileError;
+use super::error::ReconcileError;
 use super::resources::FIELD_MANAGER;
 
 fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {

@@ -14,7 +14,8 @@ use kube::{Resource, ResourceExt};
 use tracing::{info, warn};
 
 use super::context::Context;
-use super::reconcile::{ReconcileError, redis_target};
+use super::error::ReconcileError;
+use super::secret::redis_target;
 use crate::api::{DeletionPolicy, SyncPipeline};
 use crate::queue::admin;
 

@@ -4,7 +4,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::reconcile::ReconcileError;
+use super::error::ReconcileError;
 use super::status::{Cond, condition};
 use crate::api::{SyncPipelineStatus, condition as types};
 

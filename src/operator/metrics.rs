@@ -52,7 +52,7 @@ impl Metrics {
             ),
             &["reason"],
         )?;
-        for reason in super::reconcile::ReconcileError::LABELS {
+        for reason in super::error::ReconcileError::LABELS {
             errors.with_label_values(&[reason]);
         }
         let duration = Histogram::with_opts(

@@ -8,6 +8,7 @@ mod apply;
 pub mod caches;
 mod cleanup;
 pub mod context;
+pub mod error;
 pub mod failure;
 pub mod http;
 pub mod leader;

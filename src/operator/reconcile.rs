@@ -1,6 +1,7 @@
 //! One reconcile of one SyncPipeline: resolve → validate → build → apply → status.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
@@ -16,60 +17,22 @@ use tracing::warn;
 
 use super::apply::{apply, delete_if_present};
 use super::cleanup::cleanup;
-use super::context::Context;
+use super::context::{Context, Settings};
+pub use super::error::ReconcileError;
 use super::metrics::PipelineFigures;
 use super::report::{report_failure, write_status};
-use super::resources::{self, BuildError, BuildInputs};
+use super::resources::{self, BuildInputs};
 use super::secret;
+use super::secret::redis_target;
 use super::status::{self, DeploymentView, Observed, SecretState};
 use crate::api::{PipelineState, SyncPipeline};
-use crate::config::SecretKey;
 use crate::queue::admin;
 
 /// The finalizer that lets the operator clean Redis before a pipeline disappears.
 pub const FINALIZER: &str = "syncline.dev/cleanup";
 
 /// How often a paused pipeline's queue is sampled (only its status figures depend on it).
-const PAUSED_SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// Why a reconcile failed. Variants are few and stable: they label the error metric.
-#[derive(Debug, thiserror::Error)]
-pub enum ReconcileError {
-    #[error("Kubernetes API error: {0}")]
-    Kube(#[source] kube::Error),
-    #[error("cannot build child objects: {0}")]
-    Build(#[from] BuildError),
-    #[error("cannot serialize an object: {0}")]
-    Serialize(String),
-    #[error("Redis cleanup failed: {0}")]
-    Cleanup(#[from] admin::AdminError),
-    #[error("finalizer: {0}")]
-    Finalizer(String),
-}
-
-impl ReconcileError {
-    /// Every value `metric_label` gives. The error counter starts each at zero, so the
-    /// series exist (and `increase()` works) before the first failure, and the metrics
-    /// reference can be checked against a live /metrics of a healthy operator.
-    pub const LABELS: [&'static str; 5] = [
-        "kube_api",
-        "build",
-        "serialize",
-        "redis_cleanup",
-        "finalizer",
-    ];
-
-    /// The low-cardinality label of `syncline_operator_reconcile_errors_total`.
-    pub fn metric_label(&self) -> &'static str {
-        match self {
-            Self::Kube(_) => "kube_api",
-            Self::Build(_) => "build",
-            Self::Serialize(_) => "serialize",
-            Self::Cleanup(_) => "redis_cleanup",
-            Self::Finalizer(_) => "finalizer",
-        }
-    }
-}
+const PAUSED_SAMPLE_EVERY: Duration = Duration::from_secs(30);
 
 /// Entry point the controller calls.
 pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -149,22 +112,6 @@ async fn resolve_secret(
     })
 }
 
-/// The pipeline's Redis: the Secret's redisUrl (which may carry a password) over
-/// spec.redis.url, and the Secret's redisCaCert for a privately signed `rediss://` server.
-pub(crate) fn redis_target(p: &SyncPipeline, secret: Option<&Secret>) -> admin::RedisTarget {
-    let value = |key: SecretKey| {
-        secret
-            .and_then(|s| s.data.as_ref())
-            .and_then(|d| d.get(key.name()))
-            .and_then(|v| String::from_utf8(v.0.clone()).ok())
-            .filter(|v| !v.is_empty())
-    };
-    admin::RedisTarget {
-        url: value(SecretKey::RedisUrl).unwrap_or_else(|| p.spec.redis.url.clone()),
-        tls_ca: value(SecretKey::RedisCaCert),
-    }
-}
-
 async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, ReconcileError> {
     let ns = p.namespace().unwrap_or_default();
     let name = p.name_any();
@@ -188,52 +135,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         Timestamp::now(),
     );
 
-    // Build every child (pure).
-    let (config_map, config_checksum) = resources::config_map(p)?;
-    let service = resources::receiver_service(p)?;
-    let pdb = resources::receiver_pdb(p)?;
-
-    // Apply. Deployments only once the Secret resolves: a pod whose secretKeyRef cannot
-    // resolve would sit in CreateContainerConfigError. Existing pods keep running.
-    apply::<ConfigMap>(ctx, &config_map).await?;
-    apply::<Service>(ctx, &service).await?;
-    match &pdb {
-        Some(pdb) => drop(apply::<PodDisruptionBudget>(ctx, pdb).await?),
-        None => {
-            delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name))
-                .await?
-        }
-    }
-    let (receiver, workers) = match &secret {
-        Some(secret) => {
-            let inputs = BuildInputs {
-                image: ctx.settings.image.clone(),
-                secret_checksum: secret::checksum(
-                    &p.spec,
-                    &secret.data.clone().unwrap_or_default(),
-                ),
-                worker_replicas: scaling.replicas(),
-            };
-            let receiver = apply::<Deployment>(
-                ctx,
-                &resources::receiver_deployment(p, &inputs, &config_checksum)?,
-            )
-            .await?;
-            let workers = apply::<Deployment>(
-                ctx,
-                &resources::worker_deployment(p, &inputs, &config_checksum)?,
-            )
-            .await?;
-            (
-                Some(viewed(ctx, &receiver).await),
-                Some(viewed(ctx, &workers).await),
-            )
-        }
-        None => (
-            existing_view(ctx, &ns, &resources::receiver_name(&name)).await?,
-            existing_view(ctx, &ns, &resources::worker_name(&name)).await?,
-        ),
-    };
+    let (receiver, workers) = apply_children(p, ctx, secret.as_ref(), scaling.replicas()).await?;
 
     // Status.
     let observed = Observed {
@@ -251,7 +153,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
             .polling
             .backfill_since
             .is_some()
-            .then(|| crate::poller::backfilled_objects(&p.spec)),
+            .then(|| p.spec.backfilled_objects()),
         queue_write_every: ctx.settings.queue_status_interval,
         replay,
         declared_rate: p.spec.crm_rate_limit.clone(),
@@ -273,23 +175,83 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         .conditions
         .iter()
         .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
+    Ok(Action::requeue(requeue_after(
+        &ctx.settings,
+        ready,
+        paused,
+        secret.is_some(),
+    )))
+}
+
+/// Builds every child (pure) and applies it. Deployments only once the Secret resolves: a
+/// pod whose secretKeyRef cannot resolve would sit in CreateContainerConfigError, so
+/// until then the existing ones (if any) are only viewed and their pods keep running.
+async fn apply_children(
+    p: &SyncPipeline,
+    ctx: &Context,
+    secret: Option<&Secret>,
+    worker_replicas: i32,
+) -> Result<(Option<DeploymentView>, Option<DeploymentView>), ReconcileError> {
+    let ns = p.namespace().unwrap_or_default();
+    let name = p.name_any();
+    let (config_map, config_checksum) = resources::config_map(p)?;
+    let service = resources::receiver_service(p)?;
+    let pdb = resources::receiver_pdb(p)?;
+    apply::<ConfigMap>(ctx, &config_map).await?;
+    apply::<Service>(ctx, &service).await?;
+    match &pdb {
+        Some(pdb) => drop(apply::<PodDisruptionBudget>(ctx, pdb).await?),
+        None => {
+            delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name))
+                .await?
+        }
+    }
+    let Some(secret) = secret else {
+        return Ok((
+            existing_view(ctx, &ns, &resources::receiver_name(&name)).await?,
+            existing_view(ctx, &ns, &resources::worker_name(&name)).await?,
+        ));
+    };
+    let inputs = BuildInputs {
+        image: ctx.settings.image.clone(),
+        secret_checksum: secret::checksum(&p.spec, &secret.data.clone().unwrap_or_default()),
+        worker_replicas,
+    };
+    let receiver = apply::<Deployment>(
+        ctx,
+        &resources::receiver_deployment(p, &inputs, &config_checksum)?,
+    )
+    .await?;
+    let workers = apply::<Deployment>(
+        ctx,
+        &resources::worker_deployment(p, &inputs, &config_checksum)?,
+    )
+    .await?;
+    Ok((
+        Some(viewed(ctx, &receiver).await),
+        Some(viewed(ctx, &workers).await),
+    ))
+}
+
+/// When to look again: a pipeline not Ready within 30 s at most; while the Secret resolves
+/// the queue is sampled, and a running pipeline's sample must stay fresh for the scaler; a
+/// paused one runs no workers, so its figures may age.
+fn requeue_after(settings: &Settings, ready: bool, paused: bool, sampled: bool) -> Duration {
     let resync = if ready || paused {
-        ctx.settings.resync
+        settings.resync
     } else {
-        ctx.settings.resync.min(std::time::Duration::from_secs(30))
+        settings.resync.min(Duration::from_secs(30))
     };
-    // While the Secret resolves the queue is sampled, and a running pipeline's sample must
-    // stay fresh for the scaler; a paused one runs no workers, so its figures may age.
     let sample_every = if paused {
-        ctx.settings.queue_sample_interval.max(PAUSED_SAMPLE_EVERY)
+        settings.queue_sample_interval.max(PAUSED_SAMPLE_EVERY)
     } else {
-        ctx.settings.queue_sample_interval
+        settings.queue_sample_interval
     };
-    Ok(Action::requeue(if secret.is_some() {
+    if sampled {
         resync.min(sample_every)
     } else {
         resync
-    }))
+    }
 }
 
 /// One Event per change of the workers' replicas, with the lag and the reason, so
@@ -400,19 +362,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_error_label_is_listed() {
-        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
-            "status": "Failure", "code": 403, "message": "no"
-        }))
-        .expect("a Status");
-        let errors = [
-            ReconcileError::Kube(kube::Error::Api(Box::new(status))),
-            ReconcileError::Build(BuildError::MissingMetadata("uid")),
-            ReconcileError::Serialize("x".into()),
-            ReconcileError::Cleanup(admin::AdminError::Redis("x".into())),
-            ReconcileError::Finalizer("x".into()),
-        ];
-        let labels: Vec<&str> = errors.iter().map(ReconcileError::metric_label).collect();
-        assert_eq!(labels, ReconcileError::LABELS);
+    fn a_pipeline_is_looked_at_again_as_soon_as_its_state_needs() {
+        let settings = Settings {
+            resync: Duration::from_secs(300),
+            queue_sample_interval: Duration::from_secs(5),
+            ..Settings::default()
+        };
+        let secs = |ready, paused, sampled| requeue_after(&settings, ready, paused, sampled);
+        for ((ready, paused, sampled), want) in [
+            ((true, false, true), 5),    // running: the scaler's sample stays fresh
+            ((false, false, true), 5),   // not Ready yet, sampled
+            ((false, false, false), 30), // Secret unresolved: no sample, within 30 s
+            ((true, false, false), 300),
+            ((true, true, true), 30), // paused: figures may age to 30 s
+            ((false, true, false), 300),
+        ] {
+            assert_eq!(
+                secs(ready, paused, sampled),
+                Duration::from_secs(want),
+                "ready {ready} paused {paused} sampled {sampled}"
+            );
+        }
     }
 }

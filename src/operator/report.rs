@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use tracing::{info, warn};
 
 use super::context::Context;
+use super::error::ReconcileError;
 use super::failure;
-use super::reconcile::ReconcileError;
 use super::resources::FIELD_MANAGER;
 use super::status;
 use crate::api::{SyncPipeline, SyncPipelineStatus};

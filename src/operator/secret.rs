@@ -1,5 +1,6 @@
 //! What a pipeline needs from its Secret: whether the keys its roles cannot start without
-//! are present, and a checksum of the data so rotating the Secret rolls the pods. Which
+//! are present, a checksum of the data so rotating the Secret rolls the pods, and the
+//! Redis the operator itself talks to. Which
 //! role reads which key is `config::SecretKey`'s table.
 
 use std::collections::BTreeMap;
@@ -7,8 +8,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::ByteString;
 use sha2::{Digest, Sha256};
 
-use crate::api::SyncPipelineSpec;
+use k8s_openapi::api::core::v1::Secret;
+
+use crate::api::{SyncPipeline, SyncPipelineSpec};
 use crate::config::{Role, SecretKey};
+use crate::queue::admin;
 
 /// The first key some role cannot start without that the Secret lacks (or holds empty),
 /// in `SecretKey::ALL` order: the same keys the roles themselves refuse to start without.
@@ -42,6 +46,22 @@ pub fn checksum(spec: &SyncPipelineSpec, data: &BTreeMap<String, ByteString>) ->
         }
     }
     hex::encode(&hash.finalize()[..16])
+}
+
+/// The pipeline's Redis: the Secret's redisUrl (which may carry a password) over
+/// spec.redis.url, and the Secret's redisCaCert for a privately signed `rediss://` server.
+pub fn redis_target(p: &SyncPipeline, secret: Option<&Secret>) -> admin::RedisTarget {
+    let value = |key: SecretKey| {
+        secret
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.get(key.name()))
+            .and_then(|v| String::from_utf8(v.0.clone()).ok())
+            .filter(|v| !v.is_empty())
+    };
+    admin::RedisTarget {
+        url: value(SecretKey::RedisUrl).unwrap_or_else(|| p.spec.redis.url.clone()),
+        tls_ca: value(SecretKey::RedisCaCert),
+    }
 }
 
 #[cfg(test)]
@@ -138,5 +158,35 @@ mod tests {
             ("crmToken", "c"),
         ]);
         assert_ne!(checksum(&shopify, &a), checksum(&shopify, &rotated));
+    }
+
+    #[test]
+    fn the_secrets_redis_url_wins_over_the_spec_and_empty_values_count_as_absent() {
+        let p = examples::pipeline("shopify.yaml");
+        let secret = |pairs: &[(&str, &str)]| Secret {
+            data: Some(data(pairs)),
+            ..Secret::default()
+        };
+        let spec_url = p.spec.redis.url.clone();
+        for (data, url, ca) in [
+            (None, spec_url.as_str(), None),
+            (Some(secret(&[])), spec_url.as_str(), None),
+            (Some(secret(&[("redisUrl", "")])), spec_url.as_str(), None),
+            (
+                Some(secret(&[
+                    ("redisUrl", "rediss://:pw@r:6380"),
+                    ("redisCaCert", "PEM"),
+                ])),
+                "rediss://:pw@r:6380",
+                Some("PEM"),
+            ),
+        ] {
+            let target = redis_target(&p, data.as_ref());
+            assert_eq!(
+                (target.url.as_str(), target.tls_ca.as_deref()),
+                (url, ca),
+                "{data:?}"
+            );
+        }
     }
 }

@@ -25,18 +25,6 @@ use crate::model::ObjectKind;
 use crate::queue::{EnqueueOutcome, Queue, QueueError};
 use cursor::{Cursor, envelope, item_cursor};
 
-/// The object types a backfill of `spec` imports, by the names its progress uses (what the
-/// operator reports in `status.backfill`); empty without `spec.polling.backfillSince`.
-pub fn backfilled_objects(spec: &crate::api::SyncPipelineSpec) -> Vec<String> {
-    if spec.polling.backfill_since.is_none() {
-        return Vec::new();
-    }
-    spec.objects
-        .iter()
-        .filter(|k| spec.store.platform.supports(**k))
-        .map(|k| k.as_str().to_string())
-        .collect()
-}
 pub use lease::Lease;
 pub use metrics::PollerMetrics;
 pub use setup::{settings, spawn_for_worker, store_client};
@@ -300,7 +288,7 @@ impl Poller {
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "poller lease not acquired"),
                 }
-                if crate::worker::pause(retry, &mut stopped).await {
+                if crate::shutdown::pause(retry, &mut stopped).await {
                     break;
                 }
             }

@@ -4,7 +4,7 @@
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use super::handlers::Route;
+use super::route::Route;
 use super::signature::{self, Encoding, SignatureError, StandardHeaders};
 use super::{MagentoScheme, ReceiverState, Rejection};
 use crate::queue::{MAX_DELIVERY_ID_LEN, Scheme};

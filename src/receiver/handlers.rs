@@ -13,30 +13,10 @@ use serde_json::Value;
 
 use super::body::{BodyLimits, read_limited};
 use super::delivery::{header, verify};
+use super::route::Route;
 use super::{MagentoScheme, ReceiverState, Rejection};
 use crate::connectors::store::webhook::{self, Delivered};
 use crate::queue::{EnqueueOutcome, EventEnvelope};
-
-/// The webhook routes; each is served only when it fits the pipeline's platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Shopify,
-    WooCommerce,
-    Magento,
-    Standard,
-}
-
-impl Route {
-    /// The route's name in URLs and in the `platform` metric label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Shopify => "shopify",
-            Self::WooCommerce => "woocommerce",
-            Self::Magento => "magento",
-            Self::Standard => "standard",
-        }
-    }
-}
 
 /// How a delivery was answered successfully.
 enum Accepted {

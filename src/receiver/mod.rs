@@ -7,6 +7,7 @@ mod delivery;
 mod error;
 mod handlers;
 pub mod metrics;
+mod route;
 mod server;
 pub mod signature;
 

@@ -78,7 +78,7 @@ pub async fn report(
     let mut since = Instant::now();
     let mut round = 0u32;
     loop {
-        if super::pause(LOAD_REPORT_EVERY, &mut stopped).await {
+        if crate::shutdown::pause(LOAD_REPORT_EVERY, &mut stopped).await {
             break;
         }
         let load = meter.take(since.elapsed(), unix_ms());

@@ -29,6 +29,7 @@ use crate::connectors::crm::hubspot::HubspotClient;
 use crate::connectors::crm::hubspot::mapping::MappingConfig;
 use crate::model::{OrderStatus, StoreRef};
 use crate::queue::{Queue, QueueKeys, RateBudget, rate_limit_key};
+use crate::shutdown::pause;
 
 pub use batch::{BatchHandler, BatchReport};
 pub use metrics::WorkerMetrics;
@@ -239,15 +240,6 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
     }
     let _ = server.await;
     Ok(())
-}
-
-/// Waits `d` or until shutdown; answers whether shutdown came.
-pub(crate) async fn pause(d: Duration, stopped: &mut watch::Receiver<bool>) -> bool {
-    let slept = tokio::select! {
-        _ = tokio::time::sleep(d) => true,
-        _ = stopped.wait_for(|s| *s) => false,
-    };
-    !slept || *stopped.borrow()
 }
 
 /// Bootstraps the CRM schema, then consumes until shutdown.
