@@ -257,8 +257,9 @@ pub fn spikes_autoscale_on_real_pods(node: &Node, secret: &str) {
         measure(node, secret, "slow", 4, 63_000),
     ];
     crm_faults(node, &json!({}));
+    let receivers = pods_of(node, crate::NS, &component("receiver")).len();
     let mut body = format!(
-        "The chart on the real node (`scripts/control-plane.sh node`); `syncline sim storm` from inside the node's network namespace through the receiver Service (2 receiver pods) into worker pods, the HubSpot simulator as a pod (190 requests/10 s; fast: no added latency, slow: 300 ms per answer); profile {PROFILE} (orders/s × seconds) over 600 orders; the worker Deployment sampled every 0.5 s. Reaction times count from the spike's start.\n\n\
+        "The chart on the real node (`scripts/control-plane.sh node`); `syncline sim storm` from inside the node's network namespace through the receiver Service ({receivers} receiver pod(s)) into worker pods, the HubSpot simulator as a pod (190 requests/10 s; fast: no added latency, slow: 300 ms per answer); profile {PROFILE} (orders/s × seconds) over 600 orders; the worker Deployment sampled every 0.5 s. Reaction times count from the spike's start.\n\n\
          | CRM | workers | deliveries | spike → more desired | spike → more Ready | most desired | scale changes | drain after the last send | CRM 429s | ScalingActive reasons seen |\n\
          |---|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
     );
