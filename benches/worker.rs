@@ -124,7 +124,10 @@ async fn run(workers: usize, limit: u32, declared: u32, seconds: u64, events: u6
         tasks.push(tokio::spawn(async move {
             syncline::worker::consume(
                 handler,
-                100,
+                syncline::worker::Lanes {
+                    batch_size: 100,
+                    count: 1,
+                },
                 &settings,
                 Arc::new(AtomicBool::new(false)),
                 stopped,

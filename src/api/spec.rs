@@ -279,6 +279,15 @@ pub struct WorkersSpec {
     #[schemars(range(min = 1, max = 1000))]
     pub batch_size: i32,
 
+    /// Batches each worker pod has in flight at once. One batch at a time leaves the
+    /// shared CRM budget idle while the pod waits on HubSpot's answers (a fast HubSpot
+    /// still takes 100 ms or more per call); a second keeps the budget busy. The budget
+    /// caps the total whatever this is, and an object is never written by two batches at
+    /// once.
+    #[serde(default = "default_concurrency")]
+    #[schemars(range(min = 1, max = 16))]
+    pub concurrency: i32,
+
     /// Deliveries of an event before a transient failure (a 500, inputs HubSpot left
     /// unanswered) sends it to the dead letters. A CRM that is down or busy (429, 502-504,
     /// timeouts, connection errors) spends no attempt. Retries back off exponentially with
@@ -300,6 +309,7 @@ impl Default for WorkersSpec {
             target_lag_per_worker: default_target_lag(),
             scale_down_stabilization_seconds: default_scale_down_stabilization(),
             batch_size: default_batch_size(),
+            concurrency: default_concurrency(),
             max_attempts: default_max_attempts(),
             resources: None,
         }
@@ -355,6 +365,9 @@ fn default_objects() -> Vec<ObjectKind> {
 }
 fn default_batch_size() -> i32 {
     100
+}
+fn default_concurrency() -> i32 {
+    2
 }
 fn default_max_attempts() -> i32 {
     8

@@ -231,8 +231,8 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
         stopped.clone(),
     );
     let server = tokio::spawn(server.instrument(span.clone()));
-    let batch_size = usize::try_from(config.pipeline.spec.workers.batch_size).unwrap_or(100);
-    consume(handler, batch_size, &settings, ready, stopped)
+    let lanes = Lanes::of(&config.pipeline.spec.workers);
+    consume(handler, lanes, &settings, ready, stopped)
         .instrument(span)
         .await;
     if let Some(poller) = poller {
@@ -242,19 +242,80 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
     Ok(())
 }
 
-/// Bootstraps the CRM schema, then consumes until shutdown.
+/// How a worker pod consumes: entries per batch and batches in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lanes {
+    pub batch_size: usize,
+    pub count: usize,
+}
+
+/// Lanes beyond this are refused by the CRD; a file run is clamped to it.
+const MAX_LANES: usize = 16;
+
+impl Lanes {
+    /// From `spec.workers` (batchSize, concurrency), clamped to what the CRD allows.
+    pub fn of(spec: &crate::api::WorkersSpec) -> Self {
+        Self {
+            batch_size: usize::try_from(spec.batch_size).unwrap_or(100).max(1),
+            count: usize::try_from(spec.concurrency)
+                .unwrap_or(1)
+                .clamp(1, MAX_LANES),
+        }
+    }
+}
+
+/// Lane `n` of a worker: its own consumer name (object claims and pending entries are
+/// per consumer, so two lanes must never share one) and its own load report. Lane 0
+/// keeps the worker's name, which the poller's lease also uses.
+fn lane(handler: &BatchHandler, n: usize) -> BatchHandler {
+    let mut lane = handler.clone();
+    if n > 0 {
+        lane.consumer = format!("{}-{n}", handler.consumer);
+        lane.writer.load = load::LoadMeter::default();
+    }
+    lane
+}
+
+/// Bootstraps the CRM schema, then consumes with `lanes.count` batches in flight until
+/// shutdown; each finishes the batch in hand first.
 pub async fn consume(
     handler: BatchHandler,
-    batch_size: usize,
+    lanes: Lanes,
     settings: &WorkerSettings,
     ready: Arc<AtomicBool>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    if !start(&handler, &mut stopped).await {
+        return;
+    }
+    ready.store(true, Ordering::Relaxed);
+    tracing::info!(
+        batch_size = lanes.batch_size,
+        lanes = lanes.count,
+        "worker consuming"
+    );
+    let running: Vec<_> = (0..lanes.count.max(1))
+        .map(|n| {
+            let handler = lane(&handler, n);
+            tokio::spawn(
+                consume_lane(handler, lanes.batch_size, settings.clone(), stopped.clone())
+                    .in_current_span(),
+            )
+        })
+        .collect();
+    for lane in running {
+        let _ = lane.await;
+    }
+    tracing::info!("worker stopped");
+}
+
+/// The stream's group and the CRM's custom properties, retried until they work; `false`
+/// when shutdown came first.
+async fn start(handler: &BatchHandler, stopped: &mut watch::Receiver<bool>) -> bool {
     let mut step = 0u32;
-    // Start-up: the stream's group and the CRM's custom properties, retried until they work.
     loop {
         if *stopped.borrow() {
-            return;
+            return false;
         }
         let result = async {
             handler
@@ -265,29 +326,35 @@ pub async fn consume(
             handler.writer.bootstrap().await
         }
         .await;
-        match result {
-            Ok(()) => break,
-            Err(e) => {
-                if let WorkerError::Crm(
-                    crm @ crate::connectors::crm::hubspot::CrmError::Unauthorized { .. },
-                ) = &e
-                {
-                    let _ = handler
-                        .queue
-                        .mark_crm_unauthorized(&crm.to_string(), Duration::from_secs(600))
-                        .await;
-                }
-                tracing::warn!(error = %e, "start-up not complete; retrying");
-                step = step.saturating_add(1);
-                let wait = retry::full_jitter(step, retry::MAX_OUTAGE_PAUSE, fastrand::f64());
-                if pause(wait.max(Duration::from_millis(200)), &mut stopped).await {
-                    return;
-                }
-            }
+        let Err(e) = result else {
+            return true;
+        };
+        if let WorkerError::Crm(
+            crm @ crate::connectors::crm::hubspot::CrmError::Unauthorized { .. },
+        ) = &e
+        {
+            let _ = handler
+                .queue
+                .mark_crm_unauthorized(&crm.to_string(), Duration::from_secs(600))
+                .await;
+        }
+        tracing::warn!(error = %e, "start-up not complete; retrying");
+        step = step.saturating_add(1);
+        let wait = retry::full_jitter(step, retry::MAX_OUTAGE_PAUSE, fastrand::f64());
+        if pause(wait.max(Duration::from_millis(200)), stopped).await {
+            return false;
         }
     }
-    ready.store(true, Ordering::Relaxed);
-    tracing::info!(batch_size, "worker consuming");
+}
+
+/// One lane: read (or take over) a batch, handle it, back off after an outage; its load
+/// report is published beside it.
+async fn consume_lane(
+    handler: BatchHandler,
+    batch_size: usize,
+    settings: WorkerSettings,
+    mut stopped: watch::Receiver<bool>,
+) {
     let reporter = tokio::spawn(
         load::report(
             handler.queue.clone(),
@@ -362,5 +429,55 @@ pub async fn consume(
         }
     }
     let _ = reporter.await;
-    tracing::info!("worker stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::WorkersSpec;
+
+    #[test]
+    fn lanes_follow_the_spec_within_what_the_crd_allows() {
+        for (batch_size, concurrency, want) in [
+            (100, 2, (100, 2)),
+            (25, 1, (25, 1)),
+            (100, 0, (100, 1)),
+            (100, -3, (100, 1)),
+            (100, 99, (100, MAX_LANES)),
+            (0, 2, (1, 2)),
+        ] {
+            let spec = WorkersSpec {
+                batch_size,
+                concurrency,
+                ..WorkersSpec::default()
+            };
+            let lanes = Lanes::of(&spec);
+            assert_eq!(
+                (lanes.batch_size, lanes.count),
+                want,
+                "batchSize {batch_size}, concurrency {concurrency}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn each_lane_has_its_own_consumer_and_load_report() {
+        let mut config = crate::config::PipelineConfig {
+            pipeline: crate::api::examples::pipeline("shopify.yaml"),
+            secrets: Default::default(),
+        };
+        config
+            .secrets
+            .insert(SecretKey::CrmToken.to_string(), "pat-test");
+        let settings = WorkerSettings::default();
+        let handler = handler(&config, &settings, WorkerMetrics::new().unwrap()).unwrap();
+        let first = lane(&handler, 0);
+        let second = lane(&handler, 1);
+        assert_eq!(first.consumer, handler.consumer);
+        assert_eq!(second.consumer, format!("{}-1", handler.consumer));
+        handler.writer.load.events(3);
+        assert_eq!(first.writer.load.take(Duration::ZERO, 0).events, 3);
+        handler.writer.load.events(3);
+        assert_eq!(second.writer.load.take(Duration::ZERO, 0).events, 0);
+    }
 }

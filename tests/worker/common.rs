@@ -224,12 +224,12 @@ impl Harness {
 pub fn spawn_worker(config: &PipelineConfig, settings: WorkerSettings) -> Worker {
     let metrics = WorkerMetrics::new().unwrap();
     let handler = syncline::worker::handler(config, &settings, metrics.clone()).unwrap();
-    let batch = config.pipeline.spec.workers.batch_size as usize;
+    let lanes = syncline::worker::Lanes::of(&config.pipeline.spec.workers);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         syncline::worker::consume(
             handler,
-            batch,
+            lanes,
             &settings,
             Arc::new(AtomicBool::new(false)),
             stopped,

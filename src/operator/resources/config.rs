@@ -38,7 +38,7 @@ pub fn config_map(p: &SyncPipeline) -> Result<(ConfigMap, String), BuildError> {
 /// Checksum of what the receiver and worker act on. Fields only the operator acts on
 /// (replica counts and scaling, resources, state, deletion policy) are left out: pausing a
 /// pipeline or raising maxReplicas must not roll the pods. The workers' own tunables
-/// (batchSize, maxAttempts) stay in, so changing them does roll the workers.
+/// (batchSize, concurrency, maxAttempts) stay in, so changing them does roll the workers.
 fn data_plane_checksum(p: &SyncPipeline) -> Result<String, BuildError> {
     let mut spec = serde_json::to_value(&p.spec).map_err(|e| BuildError::Render(e.to_string()))?;
     if let Some(map) = spec.as_object_mut() {
