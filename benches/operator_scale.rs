@@ -5,7 +5,8 @@
 //! so the cluster's other clients do not blur it; goal: no writes, under 10 reads) and the
 //! Redis commands per second its queue sampling costs.
 //!
-//! Run: `cargo bench --bench operator_scale`
+//! Run: `cargo bench --bench operator_scale` (SYNCLINE_BENCH_PIPELINES=5000 for the large
+//! run); each N writes its own section of BENCHMARKS.md.
 
 #[path = "support/report.rs"]
 mod report;
@@ -207,6 +208,11 @@ async fn main() {
     );
     println!("\n{body}");
     if !smoke {
-        report::write_section("operator_scale", &body);
+        // One section per N, so the 500 and the 5,000 runs stand side by side.
+        report::write_titled(
+            &format!("operator_scale_{n}"),
+            &format!("`cargo bench --bench operator_scale` with {n} pipelines"),
+            &body,
+        );
     }
 }

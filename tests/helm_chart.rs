@@ -206,3 +206,75 @@ fn the_bundled_redis_is_off_by_default_restricted_and_on_a_claim_with_a_storage_
     assert_eq!(claim["spec"]["storageClassName"], "fast");
     assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "5Gi");
 }
+
+fn network_policy<'a>(docs: &'a [serde_json::Value], name: &str) -> Option<&'a serde_json::Value> {
+    docs.iter()
+        .find(|d| d["kind"] == "NetworkPolicy" && d["metadata"]["name"] == name)
+}
+
+/// The TCP and UDP ports of a policy's egress rules, as `protocol/port`.
+fn egress_ports(policy: &serde_json::Value) -> Vec<String> {
+    policy["spec"]["egress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["ports"].as_array().cloned().unwrap_or_default())
+        .map(|p| format!("{}/{}", p["protocol"].as_str().unwrap(), p["port"]))
+        .collect()
+}
+
+#[test]
+fn network_policies_are_on_by_default_and_follow_their_values() {
+    let docs = render(&[]);
+    let operator = network_policy(&docs, "syncline-operator").expect("the operator's policy");
+    assert_eq!(
+        operator["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"],
+        "operator"
+    );
+    assert_eq!(
+        egress_ports(operator),
+        ["UDP/53", "TCP/53", "TCP/443", "TCP/6443", "TCP/6379"]
+    );
+    assert_eq!(operator["spec"]["ingress"][0]["ports"][0]["port"], 8081);
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--network-policies=true"),
+        "{args}"
+    );
+    assert!(network_policy(&docs, "syncline-redis").is_none());
+
+    let docs = render(&[
+        "redis.enabled=true",
+        "networkPolicies.redisPorts={6380}",
+        "networkPolicies.apiServerPorts={8443}",
+    ]);
+    let operator = network_policy(&docs, "syncline-operator").unwrap();
+    assert_eq!(
+        egress_ports(operator),
+        ["UDP/53", "TCP/53", "TCP/8443", "TCP/6380"]
+    );
+    let redis = network_policy(&docs, "syncline-redis").expect("the bundled Redis's policy");
+    let from = &redis["spec"]["ingress"][0]["from"][0];
+    assert_eq!(from["namespaceSelector"], serde_json::json!({}));
+    assert_eq!(
+        from["podSelector"]["matchLabels"]["app.kubernetes.io/name"],
+        "syncline"
+    );
+    assert_eq!(redis["spec"]["egress"], serde_json::json!([]));
+
+    let docs = render(&["networkPolicies.enabled=false"]);
+    assert!(docs.iter().all(|d| d["kind"] != "NetworkPolicy"));
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone();
+    assert!(
+        args.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "--network-policies=false"),
+        "{args}"
+    );
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
 use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::{Resource, ResourceExt};
@@ -55,6 +56,13 @@ async fn resource_versions(client: &kube::Client, name: &str) -> BTreeMap<String
         .await
         .unwrap();
     out.insert("pdb".into(), pdb.resource_version().unwrap());
+    for d in ["receiver", "worker"] {
+        let np = Api::<NetworkPolicy>::namespaced(client.clone(), NS)
+            .get(&format!("{name}-{d}"))
+            .await
+            .unwrap();
+        out.insert(format!("networkpolicy {d}"), np.resource_version().unwrap());
+    }
     for d in ["receiver", "worker"] {
         let dep = Api::<Deployment>::namespaced(client.clone(), NS)
             .get(&format!("{name}-{d}"))
@@ -182,6 +190,32 @@ async fn pipeline_lifecycle_with_the_shipped_rbac() {
             .read_only_root_filesystem,
         Some(true)
     );
+
+    // The workers' NetworkPolicy opens the pipeline's Redis port (and the receivers' their
+    // listening port), as the API server stored them.
+    let redis_port: i32 = redis.url().rsplit(':').next().unwrap().parse().unwrap();
+    let policies = Api::<NetworkPolicy>::namespaced(client.clone(), NS);
+    let worker_policy = policies.get("acme-worker").await.unwrap();
+    let egress_ports: Vec<i32> = worker_policy
+        .spec
+        .as_ref()
+        .unwrap()
+        .egress
+        .iter()
+        .flatten()
+        .flat_map(|r| r.ports.iter().flatten())
+        .filter_map(|p| match &p.port {
+            Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    assert!(egress_ports.contains(&redis_port), "{egress_ports:?}");
+    assert_eq!(
+        worker_policy.owner_references()[0].uid,
+        p.uid().unwrap(),
+        "the policy goes with the pipeline"
+    );
+    assert!(policies.get_opt("acme-receiver").await.unwrap().is_some());
 
     // Steady state: once every pod is available, several resyncs (every 2 s) write nothing.
     wait_condition(
@@ -406,7 +440,13 @@ async fn retain_keeps_redis_data_and_an_unreachable_redis_never_blocks_deletion(
     let op = OperatorProcess::start(
         &cp.kubeconfig,
         "op-deletion",
-        &["--cleanup-timeout", "6s", "--redis-timeout", "500ms"],
+        &[
+            "--cleanup-timeout",
+            "6s",
+            "--redis-timeout",
+            "500ms",
+            "--network-policies=false",
+        ],
     );
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
@@ -471,6 +511,25 @@ async fn retain_keeps_redis_data_and_an_unreachable_redis_never_blocks_deletion(
     assert!(
         !msg.contains("127.0.0.1:1"),
         "messages must not echo the Redis URL: {msg}"
+    );
+    // This operator runs with --network-policies=false: the pods are made, no policy is.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), NS);
+    assert!(
+        deployments
+            .get_opt("orphan-worker")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), NS);
+    assert!(
+        policies
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "no NetworkPolicy may be made with --network-policies=false"
     );
     let uid = pipelines.get("orphan").await.unwrap().uid().unwrap();
     pipelines

@@ -61,6 +61,11 @@ pub struct OperatorArgs {
     /// pipelines between them. Empty: every pipeline.
     #[arg(long, default_value = "")]
     pipeline_selector: String,
+    /// Give each pipeline NetworkPolicies: its receivers reachable only on their port, its
+    /// pods reaching only DNS, Redis, the CRM and the store. Acted on only by a CNI that
+    /// enforces NetworkPolicy; `false` removes the ones made before.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    network_policies: bool,
 }
 
 impl OperatorArgs {
@@ -82,6 +87,7 @@ impl OperatorArgs {
             queue_sample_interval: self.queue_sample_interval,
             queue_status_interval: self.queue_status_interval,
             concurrency: self.concurrency,
+            network_policies: self.network_policies,
         };
         let identity = self.identity.unwrap_or_else(|| {
             operator::leader::process_identity(

@@ -1,7 +1,7 @@
 //! What the operator reads comes from its watches, not from a GET per reconcile.
 //!
 //! The controller's own reflectors keep the children it owns (Deployments, Services,
-//! ConfigMaps, PodDisruptionBudgets, selected by the managed-by label) and the metadata of
+//! ConfigMaps, PodDisruptionBudgets, NetworkPolicies, selected by the managed-by label) and the metadata of
 //! every Secret (no data: a cluster's Secrets are not held in memory). A Secret's data is
 //! read once per resourceVersion, and only for Secrets a pipeline refers to. Until a store
 //! has synced (the first moments after start), reads fall back to the API server.
@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use futures::FutureExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::Resource;
 use kube::api::Api;
@@ -27,6 +28,7 @@ pub struct Caches {
     pub services: Store<Service>,
     pub config_maps: Store<ConfigMap>,
     pub pdbs: Store<PodDisruptionBudget>,
+    pub network_policies: Store<NetworkPolicy>,
     pub secrets: Store<PartialObjectMeta<Secret>>,
     /// Data of referenced Secrets, by namespace/name, with the resourceVersion read.
     secret_data: Arc<Mutex<HashMap<String, (String, Secret)>>>,
@@ -52,6 +54,7 @@ cached!(Deployment, deployments);
 cached!(Service, services);
 cached!(ConfigMap, config_maps);
 cached!(PodDisruptionBudget, pdbs);
+cached!(NetworkPolicy, network_policies);
 
 /// Whether a store has received its first complete listing.
 fn synced<K: Resource + Clone>(store: &Store<K>) -> bool
@@ -67,6 +70,7 @@ impl Caches {
         services: Store<Service>,
         config_maps: Store<ConfigMap>,
         pdbs: Store<PodDisruptionBudget>,
+        network_policies: Store<NetworkPolicy>,
         secrets: Store<PartialObjectMeta<Secret>>,
     ) -> Self {
         Self {
@@ -74,6 +78,7 @@ impl Caches {
             services,
             config_maps,
             pdbs,
+            network_policies,
             secrets,
             secret_data: Arc::default(),
         }

@@ -34,6 +34,8 @@ pub struct Settings {
     pub queue_status_interval: Duration,
     /// How many pipelines are reconciled at once.
     pub concurrency: u16,
+    /// Whether each pipeline gets NetworkPolicies for its receiver and worker pods.
+    pub network_policies: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             queue_sample_interval: Duration::from_secs(5),
             queue_status_interval: Duration::from_secs(10),
             concurrency: 32,
+            network_policies: true,
         }
     }
 }

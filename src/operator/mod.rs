@@ -31,6 +31,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::ResourceExt;
 use kube::api::Api;
@@ -221,6 +222,7 @@ fn controller(
     let (services, service_events) = owned_children::<Service>(client);
     let (config_maps, config_map_events) = owned_children::<ConfigMap>(client);
     let (pdbs, pdb_events) = owned_children::<PodDisruptionBudget>(client);
+    let (policies, policy_events) = owned_children::<NetworkPolicy>(client);
     // Secrets as metadata only: a change (created, rotated, deleted) reconciles the
     // pipelines that use it; the data is read once per resourceVersion (see caches).
     let (secrets, secret_writer) = reflector::store();
@@ -241,7 +243,8 @@ fn controller(
         .owns_stream(config_map_events)
         .owns_stream(service_events)
         .owns_stream(deployment_events)
-        .owns_stream(pdb_events);
+        .owns_stream(pdb_events)
+        .owns_stream(policy_events);
     let store = controller.store();
     let controller =
         controller.watches_stream(secret_events, move |secret: PartialObjectMeta<Secret>| {
@@ -254,6 +257,6 @@ fn controller(
                 .map(|p| ObjectRef::from_obj(&*p))
                 .collect::<Vec<_>>()
         });
-    let caches = Caches::new(deployments, services, config_maps, pdbs, secrets);
+    let caches = Caches::new(deployments, services, config_maps, pdbs, policies, secrets);
     (controller, caches)
 }

@@ -53,6 +53,11 @@ pub fn cluster_rules() -> Vec<PolicyRule> {
             &["poddisruptionbudgets"],
             &["get", "list", "watch", "create", "patch", "delete"],
         ),
+        rule(
+            "networking.k8s.io",
+            &["networkpolicies"],
+            &["get", "list", "watch", "create", "patch", "delete"],
+        ),
         rule("events.k8s.io", &["events"], &["create", "patch"]),
     ]
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -212,6 +213,7 @@ async fn apply_children(
             existing_view(ctx, &ns, &resources::worker_name(&name)).await?,
         ));
     };
+    apply_network_policies(p, ctx, &redis_target(p, Some(secret)).url).await?;
     let inputs = BuildInputs {
         image: ctx.settings.image.clone(),
         secret_checksum: secret::checksum(&p.spec, &secret.data.clone().unwrap_or_default()),
@@ -231,6 +233,24 @@ async fn apply_children(
         Some(viewed(ctx, &receiver).await),
         Some(viewed(ctx, &workers).await),
     ))
+}
+
+/// The pods' NetworkPolicies, applied before the pods so they start fenced in; removed
+/// when the operator runs with `--network-policies=false`.
+async fn apply_network_policies(
+    p: &SyncPipeline,
+    ctx: &Context,
+    redis_url: &str,
+) -> Result<(), ReconcileError> {
+    let name = p.name_any();
+    if ctx.settings.network_policies {
+        apply::<NetworkPolicy>(ctx, &resources::receiver_network_policy(p, redis_url)?).await?;
+        apply::<NetworkPolicy>(ctx, &resources::worker_network_policy(p, redis_url)?).await?;
+        return Ok(());
+    }
+    let ns = p.namespace().unwrap_or_default();
+    delete_if_present::<NetworkPolicy>(ctx, &ns, &resources::receiver_name(&name)).await?;
+    delete_if_present::<NetworkPolicy>(ctx, &ns, &resources::worker_name(&name)).await
 }
 
 /// When to look again: a pipeline not Ready within 30 s at most; while the Secret resolves

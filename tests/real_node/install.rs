@@ -249,6 +249,28 @@ fn apply_pipeline(node: &Node) {
         t.elapsed().as_secs_f64()
     );
     println!("{}", kubectl_ok(node, &["-n", crate::NS, "get", "sp"]));
+    network_policies_in_place(node);
+}
+
+/// Everything after this runs with the chart's and the pipeline's NetworkPolicies in
+/// place (the node's bridge CNI accepts them without enforcing them, so this proves the
+/// objects valid and harmless to the data path, not the fences themselves).
+fn network_policies_in_place(node: &Node) {
+    let names = kubectl_ok(node, &["get", "networkpolicy", "-A", "-o", "name"]);
+    for want in [
+        "acme-receiver",
+        "acme-worker",
+        "syncline-operator",
+        "syncline-redis",
+    ] {
+        assert!(
+            names
+                .lines()
+                .any(|l| l == format!("networkpolicy.networking.k8s.io/{want}")),
+            "NetworkPolicy {want} missing:\n{names}"
+        );
+    }
+    println!("NetworkPolicies in place: {}", names.lines().count());
 }
 
 /// Every pod of the pipeline and the operator runs as 65532 on a read-only root filesystem.

@@ -3,6 +3,7 @@
 //! so every production setting (labels, probes, security, resources) is unit-tested.
 
 mod config;
+mod network;
 mod pods;
 mod receiver;
 mod worker;
@@ -15,6 +16,7 @@ use kube::Resource;
 use crate::api::SyncPipeline;
 
 pub use config::{PIPELINE_FILE, config_map};
+pub use network::{receiver_network_policy, url_port, worker_network_policy};
 pub use receiver::{
     RECEIVER_PORT, receiver_deployment, receiver_pdb, receiver_service, webhook_url,
 };
@@ -45,6 +47,9 @@ pub enum BuildError {
     MissingMetadata(&'static str),
     #[error("the pipeline config cannot be rendered: {0}")]
     Render(String),
+    /// A NetworkPolicy opens the port a URL reaches; this field's URL names none.
+    #[error("{0} has no port and no scheme with a default one (http, https, redis, rediss)")]
+    NoPort(&'static str),
 }
 
 /// The longest pipeline name whose children all have valid names: `<name>-receiver` is
