@@ -319,15 +319,18 @@ async fn workers_scale_only_while_the_crm_budget_has_room() {
         d.most_workers
     );
 
-    // A CRM answering in 400 ms: one worker leaves most of the budget unused.
+    // A CRM answering in 400 ms: one worker with one batch in flight leaves most of the
+    // budget unused. Both pipelines run one lane per pod, so this compares pods with pods
+    // (a second lane would fill part of the gap inside the one pod).
     s.crm.sim.set_faults(FaultConfig {
         latency_ms: 400,
         ..FaultConfig::default()
     });
-    let fixed = s.pipeline("fixed", 1, 1, |_| {}).await;
+    let one_lane = |p: &mut SyncPipeline| p.spec.workers.concurrency = 1;
+    let fixed = s.pipeline("fixed", 1, 1, one_lane).await;
     let one = drain(&s, "fixed", &fixed, 10_000, 1_200).await;
     assert_eq!(one.most_workers, 1);
-    let auto = s.pipeline("auto", 1, 8, |_| {}).await;
+    let auto = s.pipeline("auto", 1, 8, one_lane).await;
     let scaled = drain(&s, "auto", &auto, 20_000, 1_200).await;
     assert!(
         scaled.most_workers >= 3,

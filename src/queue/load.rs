@@ -63,6 +63,15 @@ impl WorkerLoad {
         )
     }
 
+    /// Nothing was counted in the window: no wait, no request, no idle time, no entry.
+    pub fn is_empty(&self) -> bool {
+        self.budget_wait_ms == 0
+            && self.crm_ms == 0
+            && self.idle_ms == 0
+            && self.requests == 0
+            && self.events == 0
+    }
+
     /// Whether the report is recent enough at `now_ms` to count (see [`FRESH_FOR`]).
     pub fn is_fresh(&self, now_ms: u64) -> bool {
         let fresh = u64::try_from(FRESH_FOR.as_millis()).unwrap_or(u64::MAX);
@@ -239,6 +248,34 @@ mod tests {
             "1 x 5000 0 0 0 0 0",
         ] {
             assert_eq!(WorkerLoad::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_window_is_empty_only_when_nothing_at_all_was_counted() {
+        let empty = WorkerLoad {
+            at_ms: 1,
+            window_ms: 2_000,
+            ..WorkerLoad::default()
+        };
+        assert!(empty.is_empty());
+        for busy in [
+            WorkerLoad {
+                idle_ms: 1,
+                ..empty
+            },
+            WorkerLoad { crm_ms: 1, ..empty },
+            WorkerLoad {
+                budget_wait_ms: 1,
+                ..empty
+            },
+            WorkerLoad {
+                requests: 1,
+                ..empty
+            },
+            WorkerLoad { events: 1, ..empty },
+        ] {
+            assert!(!busy.is_empty(), "{busy:?}");
         }
     }
 

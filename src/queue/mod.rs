@@ -216,6 +216,8 @@ pub fn redis_client(url: &str, tls_ca: Option<&str>) -> redis::RedisResult<redis
 #[derive(Clone)]
 pub struct Queue {
     keys: QueueKeys,
+    /// Kept to open further connections (`own_connection`); holds the URL, never printed.
+    client: redis::Client,
     conn: ConnectionManager,
     script: redis::Script,
     settings: QueueSettings,
@@ -237,18 +239,37 @@ impl Queue {
     pub fn new(url: &str, keys: QueueKeys, settings: QueueSettings) -> Result<Self, QueueError> {
         let client =
             redis_client(url, settings.tls_ca.as_deref()).map_err(QueueError::InvalidUrl)?;
+        let conn = Self::connect(&client, &settings)?;
+        Ok(Self {
+            keys,
+            client,
+            conn,
+            script: redis::Script::new(include_str!("lua/enqueue.lua")),
+            settings,
+        })
+    }
+
+    fn connect(
+        client: &redis::Client,
+        settings: &QueueSettings,
+    ) -> Result<ConnectionManager, QueueError> {
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(settings.deadline))
             .set_response_timeout(Some(settings.deadline))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(QueueError::InvalidUrl)?;
+        ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(QueueError::InvalidUrl)
+    }
+
+    /// The same queue on a connection of its own. A blocking read (XREADGROUP BLOCK)
+    /// holds up every command queued behind it on a multiplexed connection, so each
+    /// consumer that blocks needs one: two worker lanes on one connection would wait up
+    /// to the block time for each other's budget tokens and acks.
+    pub fn own_connection(&self) -> Result<Self, QueueError> {
         Ok(Self {
-            keys,
-            conn,
-            script: redis::Script::new(include_str!("lua/enqueue.lua")),
-            settings,
+            conn: Self::connect(&self.client, &self.settings)?,
+            ..self.clone()
         })
     }
 

@@ -83,6 +83,12 @@ pub async fn report(
         }
         let load = meter.take(since.elapsed(), unix_ms());
         since = Instant::now();
+        if load.is_empty() {
+            // A lane that sat out the whole window (see `worker::lane_engaged`) is not part
+            // of the pod's load: its report goes, so the scaler counts only what works.
+            let _ = queue.prune_load(&consumer, unix_ms(), true).await;
+            continue;
+        }
         if let Err(e) = queue.publish_load(&consumer, &load).await {
             tracing::debug!(error = %e, "could not publish the load report");
         }

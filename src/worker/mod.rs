@@ -28,7 +28,7 @@ use crate::config::{PipelineConfig, SecretKey};
 use crate::connectors::crm::hubspot::HubspotClient;
 use crate::connectors::crm::hubspot::mapping::MappingConfig;
 use crate::model::{OrderStatus, StoreRef};
-use crate::queue::{Queue, QueueKeys, RateBudget, rate_limit_key};
+use crate::queue::{Queue, QueueError, QueueKeys, RateBudget, rate_limit_key};
 use crate::shutdown::pause;
 
 pub use batch::{BatchHandler, BatchReport};
@@ -264,16 +264,32 @@ impl Lanes {
     }
 }
 
+/// How often a lane that is not needed looks at the lag again.
+const LANE_RECHECK: Duration = Duration::from_millis(250);
+
+/// Whether lane `lane` takes a batch now. Lane 0 always does. Lane n only while the stream
+/// holds a full batch for it beyond the ones lanes 0..n may hold (lag ≥ (n + 1) ×
+/// batchSize). Under a steady trickle, extra lanes would split small batches and race
+/// each other for budget tokens: more requests per order and a slower p99. They are for
+/// backlogs, where they fill the budget.
+fn lane_engaged(lane: usize, batch_size: usize, lag: u64) -> bool {
+    let needed = (lane as u64 + 1).saturating_mul(batch_size as u64);
+    lane == 0 || lag >= needed
+}
+
 /// Lane `n` of a worker: its own consumer name (object claims and pending entries are
-/// per consumer, so two lanes must never share one) and its own load report. Lane 0
+/// per consumer, so two lanes must never share one), its own load report, and its own
+/// Redis connection (its blocking reads must not hold up the others' commands). Lane 0
 /// keeps the worker's name, which the poller's lease also uses.
-fn lane(handler: &BatchHandler, n: usize) -> BatchHandler {
+fn lane(handler: &BatchHandler, n: usize) -> Result<BatchHandler, QueueError> {
     let mut lane = handler.clone();
+    lane.queue = handler.queue.own_connection()?;
+    lane.writer.queue = lane.queue.clone();
     if n > 0 {
         lane.consumer = format!("{}-{n}", handler.consumer);
         lane.writer.load = load::LoadMeter::default();
     }
-    lane
+    Ok(lane)
 }
 
 /// Bootstraps the CRM schema, then consumes with `lanes.count` batches in flight until
@@ -294,15 +310,27 @@ pub async fn consume(
         lanes = lanes.count,
         "worker consuming"
     );
-    let running: Vec<_> = (0..lanes.count.max(1))
-        .map(|n| {
-            let handler = lane(&handler, n);
-            tokio::spawn(
-                consume_lane(handler, lanes.batch_size, settings.clone(), stopped.clone())
-                    .in_current_span(),
+    let mut running = Vec::new();
+    for n in 0..lanes.count.max(1) {
+        let handler = match lane(&handler, n) {
+            Ok(handler) => handler,
+            // The URL opened once already, so this is not expected; fewer lanes still work.
+            Err(e) => {
+                tracing::warn!(error = %e, lane = n, "lane not started");
+                continue;
+            }
+        };
+        running.push(tokio::spawn(
+            consume_lane(
+                handler,
+                n,
+                lanes.batch_size,
+                settings.clone(),
+                stopped.clone(),
             )
-        })
-        .collect();
+            .in_current_span(),
+        ));
+    }
     for lane in running {
         let _ = lane.await;
     }
@@ -351,6 +379,7 @@ async fn start(handler: &BatchHandler, stopped: &mut watch::Receiver<bool>) -> b
 /// report is published beside it.
 async fn consume_lane(
     handler: BatchHandler,
+    lane: usize,
     batch_size: usize,
     settings: WorkerSettings,
     mut stopped: watch::Receiver<bool>,
@@ -387,6 +416,14 @@ async fn consume_lane(
                 let pruned = handler.queue.prune_consumers(CONSUMER_IDLE_LIMIT).await?;
                 if pruned > 0 {
                     tracing::info!(pruned, "removed consumers of departed workers");
+                }
+            }
+            if entries.is_empty() && lane > 0 {
+                let lag = handler.queue.depth().await?.lag;
+                if !lane_engaged(lane, batch_size, lag) {
+                    // Not counted as idle: the lane is not part of the pod's load now.
+                    tokio::time::sleep(LANE_RECHECK).await;
+                    return Ok(BatchReport::default());
                 }
             }
             if entries.is_empty() {
@@ -460,6 +497,25 @@ mod tests {
         }
     }
 
+    #[test]
+    fn extra_lanes_engage_only_with_a_full_batch_waiting_for_each() {
+        for (lane, batch, lag, want) in [
+            (0, 100, 0, true),
+            (1, 100, 0, false),
+            (1, 100, 199, false),
+            (1, 100, 200, true),
+            (2, 100, 299, false),
+            (2, 100, 300, true),
+            (1, 25, 60, true),
+        ] {
+            assert_eq!(
+                lane_engaged(lane, batch, lag),
+                want,
+                "lane {lane}, batch {batch}, lag {lag}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn each_lane_has_its_own_consumer_and_load_report() {
         let mut config = crate::config::PipelineConfig {
@@ -471,8 +527,8 @@ mod tests {
             .insert(SecretKey::CrmToken.to_string(), "pat-test");
         let settings = WorkerSettings::default();
         let handler = handler(&config, &settings, WorkerMetrics::new().unwrap()).unwrap();
-        let first = lane(&handler, 0);
-        let second = lane(&handler, 1);
+        let first = lane(&handler, 0).unwrap();
+        let second = lane(&handler, 1).unwrap();
         assert_eq!(first.consumer, handler.consumer);
         assert_eq!(second.consumer, format!("{}-1", handler.consumer));
         handler.writer.load.events(3);
