@@ -223,6 +223,16 @@ fn egress_ports(policy: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// Asserts the operator Deployment of `docs` runs with `arg`.
+fn assert_operator_arg(docs: &[serde_json::Value], arg: &str) {
+    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
+    let args = &deployment["spec"]["template"]["spec"]["containers"][0]["args"];
+    assert!(
+        args.as_array().unwrap().iter().any(|a| a == arg),
+        "no {arg} in {args}"
+    );
+}
+
 #[test]
 fn network_policies_are_on_by_default_and_follow_their_values() {
     let docs = render(&[]);
@@ -236,15 +246,7 @@ fn network_policies_are_on_by_default_and_follow_their_values() {
         ["UDP/53", "TCP/53", "TCP/443", "TCP/6443", "TCP/6379"]
     );
     assert_eq!(operator["spec"]["ingress"][0]["ports"][0]["port"], 8081);
-    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
-    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone();
-    assert!(
-        args.as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "--network-policies=true"),
-        "{args}"
-    );
+    assert_operator_arg(&docs, "--network-policies=true");
     assert!(network_policy(&docs, "syncline-redis").is_none());
 
     let docs = render(&[
@@ -268,13 +270,5 @@ fn network_policies_are_on_by_default_and_follow_their_values() {
 
     let docs = render(&["networkPolicies.enabled=false"]);
     assert!(docs.iter().all(|d| d["kind"] != "NetworkPolicy"));
-    let deployment = docs.iter().find(|d| d["kind"] == "Deployment").unwrap();
-    let args = deployment["spec"]["template"]["spec"]["containers"][0]["args"].clone();
-    assert!(
-        args.as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a == "--network-policies=false"),
-        "{args}"
-    );
+    assert_operator_arg(&docs, "--network-policies=false");
 }

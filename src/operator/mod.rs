@@ -6,6 +6,7 @@
 pub mod api_requests;
 mod apply;
 pub mod caches;
+mod children;
 mod cleanup;
 pub mod context;
 pub mod error;

@@ -3,29 +3,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
-use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
 use tracing::warn;
 
-use super::apply::{apply, delete_if_present};
 use super::cleanup::cleanup;
 use super::context::{Context, Settings};
 pub use super::error::ReconcileError;
 use super::metrics::PipelineFigures;
 use super::report::{report_failure, write_status};
-use super::resources::{self, BuildInputs};
+use super::resources;
 use super::secret;
 use super::secret::redis_target;
-use super::status::{self, DeploymentView, Observed, SecretState};
+use super::status::{self, Observed, SecretState};
 use crate::api::{PipelineState, SyncPipeline};
 use crate::queue::admin;
 
@@ -136,7 +132,8 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         Timestamp::now(),
     );
 
-    let (receiver, workers) = apply_children(p, ctx, secret.as_ref(), scaling.replicas()).await?;
+    let (receiver, workers) =
+        super::children::apply_children(p, ctx, secret.as_ref(), scaling.replicas()).await?;
 
     // Status.
     let observed = Observed {
@@ -182,75 +179,6 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         paused,
         secret.is_some(),
     )))
-}
-
-/// Builds every child (pure) and applies it. Deployments only once the Secret resolves: a
-/// pod whose secretKeyRef cannot resolve would sit in CreateContainerConfigError, so
-/// until then the existing ones (if any) are only viewed and their pods keep running.
-async fn apply_children(
-    p: &SyncPipeline,
-    ctx: &Context,
-    secret: Option<&Secret>,
-    worker_replicas: i32,
-) -> Result<(Option<DeploymentView>, Option<DeploymentView>), ReconcileError> {
-    let ns = p.namespace().unwrap_or_default();
-    let name = p.name_any();
-    let (config_map, config_checksum) = resources::config_map(p)?;
-    let service = resources::receiver_service(p)?;
-    let pdb = resources::receiver_pdb(p)?;
-    apply::<ConfigMap>(ctx, &config_map).await?;
-    apply::<Service>(ctx, &service).await?;
-    match &pdb {
-        Some(pdb) => drop(apply::<PodDisruptionBudget>(ctx, pdb).await?),
-        None => {
-            delete_if_present::<PodDisruptionBudget>(ctx, &ns, &resources::receiver_name(&name))
-                .await?
-        }
-    }
-    let Some(secret) = secret else {
-        return Ok((
-            existing_view(ctx, &ns, &resources::receiver_name(&name)).await?,
-            existing_view(ctx, &ns, &resources::worker_name(&name)).await?,
-        ));
-    };
-    apply_network_policies(p, ctx, &redis_target(p, Some(secret)).url).await?;
-    let inputs = BuildInputs {
-        image: ctx.settings.image.clone(),
-        secret_checksum: secret::checksum(&p.spec, &secret.data.clone().unwrap_or_default()),
-        worker_replicas,
-    };
-    let receiver = apply::<Deployment>(
-        ctx,
-        &resources::receiver_deployment(p, &inputs, &config_checksum)?,
-    )
-    .await?;
-    let workers = apply::<Deployment>(
-        ctx,
-        &resources::worker_deployment(p, &inputs, &config_checksum)?,
-    )
-    .await?;
-    Ok((
-        Some(viewed(ctx, &receiver).await),
-        Some(viewed(ctx, &workers).await),
-    ))
-}
-
-/// The pods' NetworkPolicies, applied before the pods so they start fenced in; removed
-/// when the operator runs with `--network-policies=false`.
-async fn apply_network_policies(
-    p: &SyncPipeline,
-    ctx: &Context,
-    redis_url: &str,
-) -> Result<(), ReconcileError> {
-    let name = p.name_any();
-    if ctx.settings.network_policies {
-        apply::<NetworkPolicy>(ctx, &resources::receiver_network_policy(p, redis_url)?).await?;
-        apply::<NetworkPolicy>(ctx, &resources::worker_network_policy(p, redis_url)?).await?;
-        return Ok(());
-    }
-    let ns = p.namespace().unwrap_or_default();
-    delete_if_present::<NetworkPolicy>(ctx, &ns, &resources::receiver_name(&name)).await?;
-    delete_if_present::<NetworkPolicy>(ctx, &ns, &resources::worker_name(&name)).await
 }
 
 /// When to look again: a pipeline not Ready within 30 s at most; while the Secret resolves
@@ -331,50 +259,6 @@ async fn observe_redis(
         .crm_unauthorized
         .map(|raw| status::crm_message(&raw, &values));
     (Some(sample), None, replay)
-}
-
-/// The Deployment as conditions see it; while it is unavailable without a reason of its
-/// own, its pods are listed (only then: a healthy pipeline reads no pods) for theirs.
-async fn viewed(ctx: &Context, d: &Deployment) -> DeploymentView {
-    let mut view = DeploymentView::of(d);
-    if !view.needs_pod_reasons() {
-        return view;
-    }
-    let selector = d
-        .spec
-        .as_ref()
-        .and_then(|s| s.selector.match_labels.as_ref())
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        });
-    let (Some(ns), Some(selector)) = (d.metadata.namespace.as_deref(), selector) else {
-        return view;
-    };
-    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    match api.list(&ListParams::default().labels(&selector)).await {
-        Ok(pods) => view.trouble = status::pods::pod_trouble(&pods.items),
-        Err(e) => tracing::debug!(error = %e, "could not list the Deployment's pods"),
-    }
-    view
-}
-
-async fn existing_view(
-    ctx: &Context,
-    ns: &str,
-    name: &str,
-) -> Result<Option<DeploymentView>, ReconcileError> {
-    let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    Ok(ctx
-        .caches
-        .child(&api, ns, name)
-        .await
-        .map_err(ReconcileError::Kube)?
-        .as_ref()
-        .map(DeploymentView::of))
 }
 
 #[cfg(test)]
