@@ -25,17 +25,15 @@ const DNS_PORT: i32 = 53;
 /// The TCP port `url` reaches: the one it names, else its scheme's default.
 pub fn url_port(url: &str) -> Option<u16> {
     let parsed = reqwest::Url::parse(url).ok()?;
-    parsed.port().or(match parsed.scheme() {
-        "http" => Some(80),
-        "https" => Some(443),
+    parsed.port_or_known_default().or(match parsed.scheme() {
         "redis" | "rediss" | "valkey" | "valkeys" => Some(6379),
         _ => None,
     })
 }
 
-fn port(n: u16, protocol: &str) -> NetworkPolicyPort {
+fn port(n: i32, protocol: &str) -> NetworkPolicyPort {
     NetworkPolicyPort {
-        port: Some(IntOrString::Int(i32::from(n))),
+        port: Some(IntOrString::Int(n)),
         protocol: Some(protocol.to_string()),
         ..Default::default()
     }
@@ -46,14 +44,13 @@ fn egress(tcp_ports: &[u16]) -> Vec<NetworkPolicyEgressRule> {
     let mut tcp: Vec<u16> = tcp_ports.to_vec();
     tcp.sort_unstable();
     tcp.dedup();
-    let dns = u16::try_from(DNS_PORT).unwrap_or(53);
     vec![
         NetworkPolicyEgressRule {
-            ports: Some(vec![port(dns, "UDP"), port(dns, "TCP")]),
+            ports: Some(vec![port(DNS_PORT, "UDP"), port(DNS_PORT, "TCP")]),
             ..Default::default()
         },
         NetworkPolicyEgressRule {
-            ports: Some(tcp.into_iter().map(|n| port(n, "TCP")).collect()),
+            ports: Some(tcp.into_iter().map(|n| port(i32::from(n), "TCP")).collect()),
             ..Default::default()
         },
     ]
@@ -67,7 +64,6 @@ fn policy(
     tcp_egress: &[u16],
 ) -> Result<NetworkPolicy, BuildError> {
     let (pipeline, _) = name_and_namespace(p)?;
-    let listen = u16::try_from(listen).map_err(|_| BuildError::Render("port".into()))?;
     Ok(NetworkPolicy {
         metadata: child_meta(p, name, component)?,
         spec: Some(NetworkPolicySpec {
@@ -129,7 +125,7 @@ mod tests {
     fn a_url_reaches_its_named_port_else_its_schemes_default() {
         for (url, want) in [
             ("https://api.hubapi.com", Some(443)),
-            ("http://10.0.0.7:8089/", Some(8089)),
+            ("http://shop.internal:8089/", Some(8089)),
             ("http://shop.example", Some(80)),
             ("redis://:secret@redis.shops:6380/0", Some(6380)),
             ("redis://redis.shops", Some(6379)),
