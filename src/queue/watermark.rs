@@ -60,18 +60,9 @@ impl Queue {
         lock_ttl: Duration,
         claims: &[Claim],
     ) -> Result<Vec<ClaimOutcome>, QueueError> {
-        if claims.is_empty() {
-            return Ok(Vec::new());
-        }
-        let script = script(include_str!("lua/claim.lua"));
-        let mut invocation = self.watermark_invocation(&script, claims);
-        invocation.arg(token).arg(lock_ttl.as_millis() as u64);
-        Self::push_versions(&mut invocation, claims);
-        let mut conn = self.conn.clone();
-        let codes: Vec<i64> = self.bounded(invocation.invoke_async(&mut conn)).await?;
-        if codes.len() != claims.len() {
-            return Err(QueueError::UnexpectedReply);
-        }
+        let codes = self
+            .lock_script(include_str!("lua/claim.lua"), token, lock_ttl, claims)
+            .await?;
         Ok(codes
             .into_iter()
             .map(|code| match code {
@@ -80,6 +71,46 @@ impl Queue {
                 _ => ClaimOutcome::Stale,
             })
             .collect())
+    }
+
+    /// Renews the locks of `claims` right before another CRM call on their behalf; answers
+    /// per claim whether it is still held. A lock lapses while a batch waits (for budget,
+    /// after a 429) longer than its ttl; once another worker took the object over, this
+    /// worker's version may be the older one, so it must not be sent.
+    pub async fn renew_objects(
+        &self,
+        token: &str,
+        lock_ttl: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<bool>, QueueError> {
+        let codes = self
+            .lock_script(include_str!("lua/renew.lua"), token, lock_ttl, claims)
+            .await?;
+        Ok(codes.into_iter().map(|code| code == 1).collect())
+    }
+
+    /// Runs a script taking (token, ttl) and one (version, digest) pair per claim, which
+    /// answers one code per claim.
+    async fn lock_script(
+        &self,
+        source: &'static str,
+        token: &str,
+        lock_ttl: Duration,
+        claims: &[Claim],
+    ) -> Result<Vec<i64>, QueueError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let script = script(source);
+        let mut invocation = self.watermark_invocation(&script, claims);
+        invocation.arg(token).arg(lock_ttl.as_millis() as u64);
+        Self::push_versions(&mut invocation, claims);
+        let mut conn = self.conn.clone();
+        let codes: Vec<i64> = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        if codes.len() != claims.len() {
+            return Err(QueueError::UnexpectedReply);
+        }
+        Ok(codes)
     }
 
     /// After a successful write: advances the watermarks and releases the locks.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::lease::Leases;
 use super::plan::{Item, Plan, PlanContext, plan};
 use super::retry::{Decision, decide};
 use super::write::{CrmWriter, EventWrites, WriteFailure};
@@ -161,7 +162,13 @@ impl BatchHandler {
             })
             .collect();
         let held: Vec<_> = claimed.iter().map(|i| i.claim.clone()).collect();
-        let results = match self.writer.write(&writes).await {
+        let mut leases = Leases::new(
+            &self.queue,
+            &self.consumer,
+            self.lock_ttl,
+            claimed.iter().map(|i| &i.claim).collect(),
+        );
+        let results = match self.writer.write(&writes, &mut leases).await {
             Ok(results) => results,
             Err(e) => {
                 let _ = self.queue.release_objects(&self.consumer, &held).await;

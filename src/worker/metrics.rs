@@ -18,7 +18,7 @@ pub struct WorkerMetrics {
     /// `syncline_worker_crm_request_duration_seconds{object, call, outcome}`.
     pub crm_latency: HistogramVec,
     pub crm_429: IntCounter,
-    /// `syncline_worker_retries_total{class}`: outage or transient.
+    /// `syncline_worker_retries_total{class}`: outage, transient or lease_lost.
     pub retries: IntCounterVec,
     /// `syncline_worker_dead_letters_total{reason}`.
     pub dead_letters: IntCounterVec,

@@ -7,6 +7,7 @@ pub mod batch;
 mod consume;
 mod http;
 pub mod landed;
+mod lease;
 pub mod load;
 pub mod metrics;
 mod pace;
@@ -200,6 +201,12 @@ pub async fn run(config: PipelineConfig, settings: WorkerSettings) -> Result<(),
     let metrics = WorkerMetrics::new()?;
     let handler = handler(&config, &settings, metrics.clone())?;
     let span = tracing::info_span!("worker", pipeline = %config.qualified_name(), consumer = %handler.consumer);
+    if settings.crm_timeout >= settings.visibility_timeout {
+        // A lease is renewed before each CRM call; one call outliving it could land after
+        // another worker's newer version.
+        tracing::warn!(parent: &span, crm_timeout = ?settings.crm_timeout, visibility_timeout = ?settings.visibility_timeout,
+            "--crm-timeout should be below --visibility-timeout: a CRM call slower than the object lock could land after a newer version");
+    }
     let (stop, stopped) = watch::channel(false);
     tokio::spawn(async move {
         crate::shutdown::signal().await;

@@ -10,6 +10,8 @@ use crate::connectors::crm::hubspot::FailureClass;
 pub const BASE_DELAY: Duration = Duration::from_secs(1);
 /// Largest retry delay for one event.
 pub const MAX_DELAY: Duration = Duration::from_secs(300);
+/// Typical wait before an event whose lock was taken over is claimed again.
+pub const LEASE_LOST_DELAY: Duration = Duration::from_secs(1);
 /// Largest pause of a worker while the CRM is unreachable.
 pub const MAX_OUTAGE_PAUSE: Duration = Duration::from_secs(30);
 
@@ -69,6 +71,12 @@ pub fn decide(class: &FailureClass, attempts: u32, max_attempts: u32, roll: f64)
             reason: "crm_unauthorized",
             attempts: attempts + 1,
         },
+        // Soon, so the claim decides: stale once the other worker committed, busy while it
+        // writes.
+        FailureClass::LeaseLost => Decision::Retry {
+            attempts,
+            delay: LEASE_LOST_DELAY.mul_f64(0.5 + roll.clamp(0.0, 1.0)),
+        },
     }
 }
 
@@ -126,5 +134,18 @@ mod tests {
                 attempts: 1
             }
         );
+    }
+
+    #[test]
+    fn a_lost_lease_spends_no_attempt_and_comes_back_within_two_delays() {
+        for (attempts, roll) in [(0, 0.0), (2, 0.5), (2, 0.999)] {
+            match decide(&FailureClass::LeaseLost, attempts, 3, roll) {
+                Decision::Retry { attempts: a, delay } => {
+                    assert_eq!(a, attempts);
+                    assert!(delay >= LEASE_LOST_DELAY / 2 && delay < LEASE_LOST_DELAY * 2);
+                }
+                other => panic!("a lost lease dead-lettered: {other:?}"),
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod dead_letters;
 mod exactly_once;
+mod lease;
 mod partial;
 mod queue;
 mod rate_limit;

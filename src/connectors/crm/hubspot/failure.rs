@@ -21,6 +21,11 @@ pub enum FailureClass {
     Permanent { reason: &'static str },
     /// The token is refused (401/403): a dead letter, and the pipeline says CrmUnauthorized.
     Unauthorized,
+    /// Never from the CRM: the worker's write lock on the event's object lapsed and
+    /// another worker took the object over, so the rest of the event was not sent (it may
+    /// be the older version now). The event goes back to be claimed again, where it is
+    /// dropped as stale or waits for the other worker; no attempt is spent.
+    LeaseLost,
 }
 
 impl FailureClass {
@@ -55,6 +60,7 @@ impl FailureClass {
             Self::Transient => "transient",
             Self::Permanent { .. } => "permanent",
             Self::Unauthorized => "unauthorized",
+            Self::LeaseLost => "lease_lost",
         }
     }
 }
