@@ -43,7 +43,7 @@ fn manifest(crm: &str, redis: &str) -> String {
          spec:\n  store:\n    platform: shopify\n    url: https://acme.myshopify.com\n    shopify: {{shopDomain: acme.myshopify.com}}\n\
          \x20 crm: {{platform: hubspot, url: \"{crm}\"}}\n  secretRef: {{name: bench}}\n\
          \x20 redis: {{url: \"{redis}\"}}\n  crmRateLimit: {{requests: 100, perSeconds: 10}}\n\
-         \x20 workers: {{batchSize: 100, concurrency: 2}}\n"
+         \x20 workers: {{batchSize: 100}}\n"
     )
 }
 

