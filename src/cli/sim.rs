@@ -99,6 +99,7 @@ impl HubspotSimArgs {
             },
             faults: syncline::sim::hubspot::FaultConfig {
                 error_rate: self.error_rate,
+                error_status: 0,
                 latency_ms: millis(self.latency),
                 latency_jitter_ms: millis(self.latency_jitter),
                 outage_ms: millis(self.outage),

@@ -422,6 +422,12 @@ async fn set_faults(State(sim): Shared, body: Bytes) -> Reply {
             "errorRate must be within 0..=1",
         )));
     }
+    if ![0, 500, 502, 503, 504].contains(&config.error_status) {
+        return Err(rejected(ErrorBody::new(
+            Category::ValidationError,
+            "errorStatus must be 0 (any), 500, 502, 503 or 504",
+        )));
+    }
     sim.set_faults(config.clone());
     Ok(axum::Json(config).into_response())
 }

@@ -167,6 +167,9 @@ impl RateLimiter {
 pub struct FaultConfig {
     /// Fraction (0..=1) of admitted requests answered with a 500/502/503/504.
     pub error_rate: f64,
+    /// The one status those errors get (e.g. 500, which spends a retry attempt, where a
+    /// 502–504 does not); 0 draws one of the four per request.
+    pub error_status: u16,
     /// Added to every request before it is answered.
     pub latency_ms: u64,
     /// Up to this much more, drawn uniformly per request (real answer times vary).
@@ -238,6 +241,9 @@ impl Faults {
             };
         }
         if roll < self.config.error_rate {
+            if self.config.error_status != 0 {
+                return Fault::ServerError(self.config.error_status);
+            }
             const CODES: [u16; 4] = [500, 502, 503, 504];
             let index = ((roll / self.config.error_rate) * CODES.len() as f64) as usize;
             return Fault::ServerError(CODES[index.min(CODES.len() - 1)]);
@@ -359,5 +365,16 @@ mod tests {
         assert_eq!(f.decide(after, 0.9), Fault::None);
         assert!(matches!(f.decide(after, 0.1), Fault::ServerError(_)));
         assert!(matches!(f.decide(after, 0.49), Fault::ServerError(_)));
+        f.configure(
+            FaultConfig {
+                error_rate: 1.0,
+                error_status: 500,
+                ..Default::default()
+            },
+            after,
+        );
+        for roll in [0.0, 0.3, 0.6, 0.99] {
+            assert_eq!(f.decide(after, roll), Fault::ServerError(500));
+        }
     }
 }
