@@ -162,12 +162,7 @@ impl BatchHandler {
             })
             .collect();
         let held: Vec<_> = claimed.iter().map(|i| i.claim.clone()).collect();
-        let mut leases = Leases::new(
-            &self.queue,
-            &self.consumer,
-            self.lock_ttl,
-            claimed.iter().map(|i| &i.claim).collect(),
-        );
+        let mut leases = Leases::new(&self.queue, &self.consumer, self.lock_ttl, &held);
         let results = match self.writer.write(&writes, &mut leases).await {
             Ok(results) => results,
             Err(e) => {

@@ -18,12 +18,12 @@ pub struct Leases<'a> {
     queue: &'a Queue,
     token: &'a str,
     ttl: Duration,
-    claims: Vec<&'a Claim>,
+    claims: &'a [Claim],
     lost: Vec<bool>,
 }
 
 impl<'a> Leases<'a> {
-    pub fn new(queue: &'a Queue, token: &'a str, ttl: Duration, claims: Vec<&'a Claim>) -> Self {
+    pub fn new(queue: &'a Queue, token: &'a str, ttl: Duration, claims: &'a [Claim]) -> Self {
         let lost = vec![false; claims.len()];
         Self {
             queue,

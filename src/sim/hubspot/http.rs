@@ -15,7 +15,7 @@ use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::limits::{Admission, Fault, FaultConfig, Usage};
+use super::limits::{Admission, Fault, FaultConfig, SERVER_ERRORS, Usage};
 use super::types::{
     AssociationInput, BatchInput, BatchReadRequest, Category, ErrorBody, GroupDef, ObjectId,
     ObjectType, PropertyDef, SearchRequest, UpsertInput, correlation_id,
@@ -422,7 +422,7 @@ async fn set_faults(State(sim): Shared, body: Bytes) -> Reply {
             "errorRate must be within 0..=1",
         )));
     }
-    if ![0, 500, 502, 503, 504].contains(&config.error_status) {
+    if config.error_status != 0 && !SERVER_ERRORS.contains(&config.error_status) {
         return Err(rejected(ErrorBody::new(
             Category::ValidationError,
             "errorStatus must be 0 (any), 500, 502, 503 or 504",

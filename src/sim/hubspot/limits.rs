@@ -185,6 +185,9 @@ pub struct FaultConfig {
     pub only_path: String,
 }
 
+/// The statuses injected server errors take (`FaultConfig::error_status` names one).
+pub const SERVER_ERRORS: [u16; 4] = [500, 502, 503, 504];
+
 /// What fault injection decides for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
@@ -244,9 +247,9 @@ impl Faults {
             if self.config.error_status != 0 {
                 return Fault::ServerError(self.config.error_status);
             }
-            const CODES: [u16; 4] = [500, 502, 503, 504];
-            let index = ((roll / self.config.error_rate) * CODES.len() as f64) as usize;
-            return Fault::ServerError(CODES[index.min(CODES.len() - 1)]);
+            let codes = SERVER_ERRORS;
+            let index = ((roll / self.config.error_rate) * codes.len() as f64) as usize;
+            return Fault::ServerError(codes[index.min(codes.len() - 1)]);
         }
         Fault::None
     }

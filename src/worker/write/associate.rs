@@ -48,9 +48,7 @@ impl CrmWriter {
             let pairs: Vec<((String, String), Vec<usize>)> = pairs.into_iter().collect();
             for chunk in pairs.chunks(MAX_BATCH) {
                 self.count_retried(events, chunk.iter().map(|(_, o)| o.as_slice()), "associate");
-                self.admit().await?;
-                leases
-                    .renew(chunk.iter().flat_map(|(_, o)| o.iter().copied()))
+                self.admit_for(leases, chunk.iter().flat_map(|(_, o)| o.iter().copied()))
                     .await?;
                 let chunk: Vec<&((String, String), Vec<usize>)> = chunk
                     .iter()

@@ -97,6 +97,17 @@ impl CrmWriter {
         Ok(())
     }
 
+    /// Waits for a token, then renews the leases of the events the call is for: the wait
+    /// for the token is where a lease lapses.
+    async fn admit_for(
+        &self,
+        leases: &mut Leases<'_>,
+        events: impl IntoIterator<Item = usize>,
+    ) -> Result<(), QueueError> {
+        self.admit().await?;
+        leases.renew(events).await
+    }
+
     /// After a 429, holds every worker of the account.
     pub(super) async fn on_error(&self, e: &CrmError) -> Result<(), QueueError> {
         if let CrmError::RateLimited { retry_after, .. } = e {
@@ -212,9 +223,7 @@ impl CrmWriter {
         leases: &'s mut Leases<'_>,
     ) -> BoxFuture<'s, Result<InputResults, QueueError>> {
         Box::pin(async move {
-            self.admit().await?;
-            leases
-                .renew(inputs.iter().flat_map(|(_, o)| o.iter().copied()))
+            self.admit_for(leases, inputs.iter().flat_map(|(_, o)| o.iter().copied()))
                 .await?;
             let inputs: Vec<(String, Vec<usize>)> = inputs
                 .into_iter()
