@@ -131,6 +131,23 @@ impl Queue {
             .collect())
     }
 
+    /// Resets the idle time of `ids` still pending with `consumer`, while a long batch is
+    /// still working on them (see `lua/keep.lua`); answers how many were kept.
+    pub async fn keep_pending(&self, consumer: &str, ids: &[&str]) -> Result<usize, QueueError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let script = script(include_str!("lua/keep.lua"));
+        let mut invocation = script.key(self.keys.events());
+        invocation.arg(CONSUMER_GROUP).arg(consumer);
+        for id in ids {
+            invocation.arg(*id);
+        }
+        let mut conn = self.conn.clone();
+        let kept: usize = self.bounded(invocation.invoke_async(&mut conn)).await?;
+        Ok(kept)
+    }
+
     /// Removes consumers that hold no pending entries and were idle longer than `idle`:
     /// every worker pod joins the group under a new name, and without pruning the group
     /// would list every pod that ever ran. Answers how many were removed.

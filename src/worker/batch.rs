@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::lease::Leases;
+use super::lease::{Held, Leases};
 use super::plan::{Item, Plan, PlanContext, plan};
 use super::retry::{Decision, decide};
 use super::write::{CrmWriter, EventWrites, WriteFailure};
@@ -162,7 +162,14 @@ impl BatchHandler {
             })
             .collect();
         let held: Vec<_> = claimed.iter().map(|i| i.claim.clone()).collect();
-        let mut leases = Leases::new(&self.queue, &self.consumer, self.lock_ttl, &held);
+        let in_hand = claimed
+            .iter()
+            .map(|i| Held {
+                claim: &i.claim,
+                entry_id: &entries[i.entry].id,
+            })
+            .collect();
+        let mut leases = Leases::new(&self.queue, &self.consumer, self.lock_ttl, in_hand);
         let results = match self.writer.write(&writes, &mut leases).await {
             Ok(results) => results,
             Err(e) => {

@@ -139,3 +139,48 @@ async fn a_batch_that_outlived_its_lock_sends_nothing_for_an_object_taken_over()
     assert_eq!(lease_lost(), 1, "lost more than once");
     a.stop().await;
 }
+
+/// A batch that lasts longer than the visibility timeout, each of its calls well within
+/// it: its entry stays with it, so a reclaim of idle entries (another lane's or another
+/// pod's) never takes it over to write it a second time.
+#[tokio::test]
+async fn a_long_batch_keeps_its_entries_from_being_reclaimed() {
+    let h = Harness::start(100_000, 100_000, 10).await;
+    h.sim.sim.set_faults(FaultConfig {
+        latency_ms: 250,
+        ..FaultConfig::default()
+    });
+    let visibility = Duration::from_millis(600);
+    let a = h.worker("a", visibility);
+    h.enqueue_orders(1..=1, 1).await;
+    let started = Instant::now();
+    let mut taken = Vec::new();
+    loop {
+        let stale = h.queue.claim_stale("b", visibility, 10).await.unwrap();
+        taken.extend(stale.into_iter().map(|e| e.id));
+        let (lag, retries, _) = h.depth().await;
+        if lag == 0 && retries == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "order 1 never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    assert!(
+        took > visibility * 2,
+        "the batch took {took:?}, too short to outlast the visibility timeout"
+    );
+    assert!(
+        taken.is_empty(),
+        "entries {taken:?} were taken over while the batch still worked on them"
+    );
+    assert_eq!(h.objects(ObjectType::Deals, "syncline_order_key").len(), 1);
+    assert_eq!(
+        a.metrics.retries.with_label_values(&["lease_lost"]).get(),
+        0
+    );
+    a.stop().await;
+}

@@ -89,22 +89,34 @@ const ORDER: [HubspotObject; 4] = [
 impl CrmWriter {
     /// Waits for a token of the shared budget.
     pub(super) async fn admit(&self) -> Result<(), QueueError> {
-        while let Some(wait) = self.queue.rate_take(&self.bucket, self.budget).await? {
-            self.metrics.rate_wait.observe(wait.as_secs_f64());
-            self.load.budget_wait(wait);
+        while let Some(wait) = self.take_token().await? {
             tokio::time::sleep(wait).await;
         }
         Ok(())
     }
 
-    /// Waits for a token, then renews the leases of the events the call is for: the wait
-    /// for the token is where a lease lapses.
+    /// Takes a token, or answers how long to wait for one (counted as budget wait).
+    async fn take_token(&self) -> Result<Option<Duration>, QueueError> {
+        let wait = self.queue.rate_take(&self.bucket, self.budget).await?;
+        if let Some(wait) = wait {
+            self.metrics.rate_wait.observe(wait.as_secs_f64());
+            self.load.budget_wait(wait);
+        }
+        Ok(wait)
+    }
+
+    /// Waits for a token, keeping the batch's entries in hand meanwhile, then renews the
+    /// leases of the events the call is for: the wait for the token is where a lease
+    /// lapses.
     async fn admit_for(
         &self,
         leases: &mut Leases<'_>,
         events: impl IntoIterator<Item = usize>,
     ) -> Result<(), QueueError> {
-        self.admit().await?;
+        while let Some(wait) = self.take_token().await? {
+            tokio::time::sleep(wait).await;
+            leases.keep_entries().await?;
+        }
         leases.renew(events).await
     }
 
