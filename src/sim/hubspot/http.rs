@@ -3,22 +3,21 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::limits::{Admission, Fault, FaultConfig, SERVER_ERRORS, Usage};
+use super::limits::{FaultConfig, SERVER_ERRORS};
 use super::types::{
     AssociationInput, BatchInput, BatchReadRequest, Category, ErrorBody, GroupDef, ObjectId,
-    ObjectType, PropertyDef, SearchRequest, UpsertInput, correlation_id,
+    ObjectType, PropertyDef, SearchRequest, UpsertInput,
 };
 use super::{Sim, lock};
 
@@ -48,7 +47,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
             put(associate_one),
         )
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(sim.clone(), gate));
+        .layer(middleware::from_fn_with_state(
+            sim.clone(),
+            super::gate::gate,
+        ));
     Router::new()
         .route("/_sim/objects/{kind}", get(sim_objects))
         .route("/_sim/stats", get(sim_stats))
@@ -62,129 +64,6 @@ pub fn router(sim: Arc<Sim>) -> Router {
 
 fn error(status: StatusCode, body: ErrorBody) -> Response {
     (status, axum::Json(body)).into_response()
-}
-
-fn status(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-fn set(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
-    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
-        headers.insert(name, v);
-    }
-}
-
-fn rate_headers(headers: &mut HeaderMap, usage: Usage) {
-    set(headers, "x-hubspot-ratelimit-max", usage.max);
-    set(headers, "x-hubspot-ratelimit-remaining", usage.remaining);
-    set(headers, "x-hubspot-ratelimit-interval-milliseconds", 10_000);
-    set(headers, "x-hubspot-ratelimit-daily", usage.daily);
-    set(
-        headers,
-        "x-hubspot-ratelimit-daily-remaining",
-        usage.daily_remaining,
-    );
-}
-
-fn too_many(policy_name: &str, message: &str) -> Response {
-    let body = json!({
-        "status": "error",
-        "message": message,
-        "errorType": "RATE_LIMIT",
-        "correlationId": correlation_id(),
-        "policyName": policy_name,
-        "requestId": correlation_id(),
-    });
-    (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response()
-}
-
-/// Auth, then the rate limits, then faults, then latency; admitted responses carry the
-/// rate-limit headers (except search, as on HubSpot).
-async fn gate(State(sim): Shared, request: Request, next: Next) -> Response {
-    let c = &sim.counters;
-    c.requests.fetch_add(1, Ordering::Relaxed);
-    sim.saw_user_agent(
-        request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let expected = format!("Bearer {}", sim.settings.token);
-    let authorized = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == expected);
-    if !authorized {
-        c.unauthorized.fetch_add(1, Ordering::Relaxed);
-        let body = ErrorBody::new(
-            Category::InvalidAuthentication,
-            "Authentication credentials not found. This API supports OAuth 2.0 authentication \
-             and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
-        );
-        return error(StatusCode::UNAUTHORIZED, body);
-    }
-    let search = request.uri().path().ends_with("/search");
-    let now = Instant::now();
-    let admission = lock(&sim.limiter).admit(now, search);
-    let usage = match admission {
-        Admission::Admitted(usage) => usage,
-        Admission::Limited {
-            policy,
-            usage,
-            retry_after,
-        } => {
-            c.rate_limited.fetch_add(1, Ordering::Relaxed);
-            let mut response = too_many(policy.name(), policy.message());
-            if !search {
-                rate_headers(response.headers_mut(), usage);
-            }
-            if sim.settings.retry_after_on_429 {
-                let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                set(response.headers_mut(), "retry-after", secs.max(1));
-            }
-            return response;
-        }
-    };
-    let (fault, latency) = {
-        let mut faults = lock(&sim.faults);
-        if faults.applies_to(request.uri().path()) {
-            (faults.decide(now, fastrand::f64()), faults.latency())
-        } else {
-            (Fault::None, Duration::ZERO)
-        }
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    let mut response = match fault {
-        Fault::None => next.run(request).await,
-        Fault::Outage => {
-            c.outage_rejections.fetch_add(1, Ordering::Relaxed);
-            let body = json!({"status": "error", "message": "Service Unavailable",
-                              "correlationId": correlation_id()});
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
-        }
-        Fault::Forced429 { retry_after_secs } => {
-            c.forced_429.fetch_add(1, Ordering::Relaxed);
-            let policy = super::limits::Policy::TenSecondlyRolling;
-            let mut response = too_many(policy.name(), policy.message());
-            if retry_after_secs > 0 {
-                set(response.headers_mut(), "retry-after", retry_after_secs);
-            }
-            response
-        }
-        Fault::ServerError(code) => {
-            c.server_errors.fetch_add(1, Ordering::Relaxed);
-            let body = json!({"status": "error", "message": "internal error (injected)",
-                              "correlationId": correlation_id()});
-            (status(code), axum::Json(body)).into_response()
-        }
-    };
-    if !search {
-        rate_headers(response.headers_mut(), usage);
-    }
-    response
 }
 
 /// An error response; boxed so `Result`s stay small.

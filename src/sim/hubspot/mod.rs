@@ -5,6 +5,7 @@
 //! with HubSpot's 429 body and headers, fault injection, and `/_sim/*` inspection and admin
 //! endpoints (no auth; test-only).
 
+mod gate;
 mod http;
 pub mod limits;
 pub mod store;

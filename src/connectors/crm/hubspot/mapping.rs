@@ -3,63 +3,18 @@
 //! keys) and associations between them named by those keys (the client resolves ids).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::model::{Checkout, Customer, LineItem, Order, OrderStatus, Product, Record, StoreRef};
+use crate::model::{Checkout, Customer, LineItem, Order, Product, Record, StoreRef};
 
-/// The property group syncline's custom properties live in.
-pub const GROUP: &str = "syncline";
-/// Unique key of a deal: `platform:store:order id` (checkouts: `…:checkout:id`).
-pub const ORDER_KEY: &str = "syncline_order_key";
-/// Unique key of a product: `platform:store:sku:SKU`, else `platform:store:product[:variant]`.
-pub const PRODUCT_KEY: &str = "syncline_product_key";
-/// Unique key of a line item: `platform:store:order id:line id`.
-pub const LINE_ITEM_KEY: &str = "syncline_line_item_key";
+mod config;
+mod schema;
 
-/// HubSpot object types syncline writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum HubspotObject {
-    Contacts,
-    Deals,
-    Products,
-    LineItems,
-}
-
-impl HubspotObject {
-    pub const ALL: [HubspotObject; 4] = [
-        HubspotObject::Contacts,
-        HubspotObject::Deals,
-        HubspotObject::Products,
-        HubspotObject::LineItems,
-    ];
-
-    /// The path segment, e.g. `line_items`.
-    pub fn path(self) -> &'static str {
-        match self {
-            Self::Contacts => "contacts",
-            Self::Deals => "deals",
-            Self::Products => "products",
-            Self::LineItems => "line_items",
-        }
-    }
-
-    /// The type named by its path segment.
-    pub fn parse(path: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|o| o.path() == path)
-    }
-
-    /// The unique property upserts of this type are keyed by.
-    pub fn id_property(self) -> &'static str {
-        match self {
-            Self::Contacts => "email",
-            Self::Deals => ORDER_KEY,
-            Self::Products => PRODUCT_KEY,
-            Self::LineItems => LINE_ITEM_KEY,
-        }
-    }
-}
+pub use config::MappingConfig;
+pub use schema::{
+    GROUP, HubspotObject, LINE_ITEM_KEY, ORDER_KEY, PRODUCT_KEY, PropertySpec, required_properties,
+};
 
 /// One batch-upsert input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,81 +71,6 @@ impl MappingError {
             Self::NoEmail => "no_email",
         }
     }
-}
-
-/// Tunables of the mapping.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingConfig {
-    /// The deal pipeline (`default` is HubSpot's built-in sales pipeline).
-    pub pipeline: String,
-    /// Deal stage of an order in each status.
-    pub stages: BTreeMap<OrderStatus, String>,
-    /// Deal stage of an abandoned checkout.
-    pub abandoned_stage: String,
-    /// How long after its last update an open checkout counts as abandoned.
-    pub abandoned_after: Duration,
-    /// Whether products are synced, so line items can point at them.
-    pub link_products: bool,
-}
-
-impl Default for MappingConfig {
-    fn default() -> Self {
-        use OrderStatus::*;
-        let stage = |s: &str| s.to_string();
-        let stages = [
-            (Pending, stage("appointmentscheduled")),
-            (Authorized, stage("qualifiedtobuy")),
-            (OnHold, stage("decisionmakerboughtin")),
-            (Paid, stage("closedwon")),
-            (Processing, stage("closedwon")),
-            (Completed, stage("closedwon")),
-            (Cancelled, stage("closedlost")),
-            (Refunded, stage("closedlost")),
-            (Failed, stage("closedlost")),
-        ]
-        .into_iter()
-        .collect();
-        Self {
-            pipeline: "default".into(),
-            stages,
-            abandoned_stage: "appointmentscheduled".into(),
-            abandoned_after: Duration::from_secs(3600),
-            link_products: false,
-        }
-    }
-}
-
-/// A custom property syncline needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PropertySpec {
-    pub object: HubspotObject,
-    pub name: &'static str,
-    pub label: &'static str,
-    pub unique: bool,
-}
-
-/// The custom properties (all in [`GROUP`]) the worker bootstraps on start.
-pub fn required_properties() -> Vec<PropertySpec> {
-    vec![
-        PropertySpec {
-            object: HubspotObject::Deals,
-            name: ORDER_KEY,
-            label: "syncline order key",
-            unique: true,
-        },
-        PropertySpec {
-            object: HubspotObject::Products,
-            name: PRODUCT_KEY,
-            label: "syncline product key",
-            unique: true,
-        },
-        PropertySpec {
-            object: HubspotObject::LineItems,
-            name: LINE_ITEM_KEY,
-            label: "syncline line item key",
-            unique: true,
-        },
-    ]
 }
 
 /// Maps one record; `now` decides whether a checkout is abandoned yet.

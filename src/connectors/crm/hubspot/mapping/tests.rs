@@ -1,8 +1,10 @@
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::*;
 use crate::connectors::store::map_record;
-use crate::model::{ObjectKind, StorePlatform};
+use crate::model::{ObjectKind, OrderStatus, StorePlatform};
 
 fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
