@@ -60,7 +60,7 @@ async fn replay_with(api: &Api<SyncPipeline>, token: &str) -> DeadLetterReplaySt
 /// pipeline `shop` created, adjusted by `tweak`, and Ready.
 struct Scene {
     // Dropped in this order: the operator before the cluster it talks to.
-    _op: OperatorProcess,
+    op: OperatorProcess,
     pipelines: Api<SyncPipeline>,
     client: kube::Client,
     redis: RedisServer,
@@ -68,11 +68,15 @@ struct Scene {
 }
 
 async fn scene(operator: &str, tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
+    scene_with(operator, &EVERY_SECOND, tweak).await
+}
+
+async fn scene_with(operator: &str, args: &[&str], tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
     let cp = ControlPlane::start(Mode::Kwok);
     let client = setup(&cp).await;
     let redis = RedisServer::start();
     let kubeconfig = cp.service_account_kubeconfig("syncline-system", "syncline-operator");
-    let op = OperatorProcess::start(&kubeconfig, operator, &EVERY_SECOND);
+    let op = OperatorProcess::start(&kubeconfig, operator, args);
     let pipelines: Api<SyncPipeline> = Api::namespaced(client.clone(), NS);
     Api::namespaced(client.clone(), NS)
         .create(&PostParams::default(), &secret("shop-creds", "s"))
@@ -83,7 +87,7 @@ async fn scene(operator: &str, tweak: impl FnOnce(&mut SyncPipeline)) -> Scene {
     pipelines.create(&PostParams::default(), &p).await.unwrap();
     wait_ready(&pipelines).await;
     Scene {
-        _op: op,
+        op,
         pipelines,
         client,
         redis,
@@ -406,5 +410,59 @@ async fn poll_time_and_backfill_progress_reach_status() {
     assert_eq!(
         done.finished_at.unwrap().0.to_string(),
         "2026-11-23T10:02:00Z"
+    );
+}
+
+/// The queue is sampled between reconciles, and only a sample that changes something is
+/// reconciled: an idle pipeline costs Redis round trips and no reconcile (its resync is 10
+/// minutes away), and the first events reach status within seconds.
+#[tokio::test]
+async fn an_idle_pipeline_is_sampled_and_reconciled_only_on_change() {
+    let args = [
+        "--resync",
+        "10m",
+        "--queue-sample-interval",
+        "1s",
+        "--queue-status-interval",
+        "1s",
+    ];
+    let s = scene_with("op-idle", &args, |_| {}).await;
+    let (op, redis) = (&s.op, &s.redis);
+    let reconciles = || op.metric("syncline_operator_reconciles_total");
+    // Pods coming up reconcile the pipeline a few times; then it is quiet.
+    eventually(60, "3 s without a reconcile", || async {
+        let before = reconciles().await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        (reconciles().await == before).then_some(())
+    })
+    .await;
+    let (before, commands) = (reconciles().await, redis.commands_processed());
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let sampled = redis.commands_processed() - commands;
+    assert_eq!(
+        reconciles().await,
+        before,
+        "an idle pipeline was reconciled"
+    );
+    assert!(
+        sampled >= 5 * 9,
+        "{sampled} Redis commands in 8 s: the queue is not sampled each second"
+    );
+
+    let stream = "sl:{shops/shop}:events";
+    for i in 0..3 {
+        redis.cli(&["XADD", stream, "*", "n", &i.to_string()]);
+    }
+    eventually(15, "status.queue.lag 3", || async {
+        (queue_status(&s.pipelines).await?.lag == 3).then_some(())
+    })
+    .await;
+    assert!(reconciles().await > before);
+    let (_, metrics) = op.get("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("syncline_queue_lag{") && l.ends_with(" 3")),
+        "the lag gauge did not follow the sample"
     );
 }

@@ -11,6 +11,7 @@ pub mod reference;
 mod spec;
 mod status;
 mod store;
+mod workers;
 
 pub use crd::{CRD_PATH, CrdRenderError, crd, crd_yaml};
 pub use crm::*;
@@ -19,3 +20,4 @@ pub use reference::{REFERENCE_COMMAND, REFERENCE_PATH, ReferenceError, crd_refer
 pub use spec::*;
 pub use status::*;
 pub use store::*;
+pub use workers::*;

@@ -42,11 +42,13 @@ pub struct OperatorArgs {
     /// Deadline of each Redis call the operator makes.
     #[arg(long, default_value = "2s", value_parser = duration)]
     redis_timeout: Duration,
-    /// How often a healthy pipeline is re-checked (Redis reachability).
+    /// How often a pipeline is reconciled when nothing changed (changes to it, its
+    /// children, its Secret or its queue reconcile it at once).
     #[arg(long, default_value = "5m", value_parser = duration)]
     resync: Duration,
     /// How often each running pipeline's queue is sampled (one Redis round trip), which
-    /// is how fast the worker scaler reacts to a spike.
+    /// is how fast the worker scaler reacts to a spike; a sample that changes the workers
+    /// or the status reconciles the pipeline.
     #[arg(long, default_value = "5s", value_parser = duration)]
     queue_sample_interval: Duration,
     /// Changed queue figures are written to status.queue (the Lag and Drain columns) at

@@ -25,10 +25,11 @@ pub struct Settings {
     pub redis_timeout: Duration,
     /// How long a deleting pipeline's Redis cleanup is retried before giving up.
     pub cleanup_timeout: Duration,
-    /// Requeue interval of a healthy pipeline (re-checks Redis reachability).
+    /// Requeue interval of a pipeline nothing changed (the sampler and the watches
+    /// reconcile a changed one at once).
     pub resync: Duration,
-    /// How often a running pipeline's queue is sampled (and its workers rescaled); caps
-    /// the requeue interval.
+    /// How often the sampler reads a running pipeline's queue (and so how fast its workers
+    /// are rescaled).
     pub queue_sample_interval: Duration,
     /// At most how often changed queue figures are written to `status.queue`.
     pub queue_status_interval: Duration,
@@ -63,6 +64,8 @@ pub struct Context {
     pub caches: super::caches::Caches,
     /// One connection per Redis, shared by the queue samples of every pipeline.
     pub redis: super::redis_pool::RedisPool,
+    /// The pipelines whose queues are sampled between reconciles.
+    pub sampler: super::sampler::Sampler,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
@@ -76,6 +79,7 @@ impl Context {
         metrics: Metrics,
         instance: String,
         caches: super::caches::Caches,
+        sampler: super::sampler::Sampler,
     ) -> Self {
         let reporter = Reporter {
             controller: "syncline-operator".into(),
@@ -85,6 +89,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             caches,
             redis: Default::default(),
+            sampler,
             client,
             settings,
             metrics,

@@ -20,6 +20,7 @@ pub mod redis_pool;
 pub mod replay;
 pub mod report;
 pub mod resources;
+pub mod sampler;
 pub mod scaler;
 pub mod secret;
 pub mod status;
@@ -108,13 +109,17 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
         .map(|l| l.identity.clone())
         .unwrap_or_else(|| "syncline-operator".into());
     let (controller, caches) = controller(&client, cfg.pipeline_selector.as_deref());
+    let (sampler, wanted) = sampler::Sampler::new();
+    let controller = controller.reconcile_on(wanted);
     let ctx = Arc::new(Context::new(
         client.clone(),
         cfg.settings.clone(),
         metrics.clone(),
         identity,
         caches,
+        sampler,
     ));
+    let sampling = tokio::spawn(sampler::run(ctx.clone()));
     let store = controller.store();
     let ready_phase = phase.clone();
     tokio::spawn(async move {
@@ -165,6 +170,7 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
             _ => Ok(()),
         },
     };
+    sampling.abort();
     if outcome.is_ok()
         && let Some((api, lease)) = &leases
     {

@@ -11,6 +11,7 @@ use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalized, finalizer};
+use kube::runtime::reflector::ObjectRef;
 use tracing::warn;
 
 use super::cleanup::cleanup;
@@ -19,11 +20,13 @@ pub use super::error::ReconcileError;
 use super::metrics::PipelineFigures;
 use super::report::{report_failure, write_status};
 use super::resources;
+use super::sampler::Reconciled;
 use super::secret;
 use super::secret::redis_target;
 use super::status::{self, Observed, SecretState};
 use crate::api::{PipelineState, SyncPipeline};
-use crate::queue::admin;
+use crate::queue::QueueKeys;
+use crate::queue::admin::{self, RedisTarget};
 
 /// The finalizer that lets the operator clean Redis before a pipeline disappears.
 pub const FINALIZER: &str = "syncline.dev/cleanup";
@@ -54,6 +57,7 @@ pub async fn reconcile(p: Arc<SyncPipeline>, ctx: Arc<Context>) -> Result<Action
                     let ns = p.namespace().unwrap_or_default();
                     ctx2.metrics.pipelines.forget(&ns, &p.name_any());
                     ctx2.forget_status(&format!("{ns}/{}", p.name_any()));
+                    ctx2.sampler.forget(&ObjectRef::from_obj(&*p));
                     cleanup(&p, &ctx2).await
                 }
             }
@@ -116,8 +120,12 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     // Resolve and validate what the spec refers to; read the queue (which also proves
     // Redis reachable) and carry out a requested dead-letter replay.
     let (secret_state, secret) = resolve_secret(p, ctx, &ns).await?;
-    let (queue, redis_error, replay) = match &secret {
-        Some(secret) => observe_redis(p, ctx, secret).await,
+    let redis = match &secret {
+        Some(secret) => Some(observe_redis(p, ctx, secret).await),
+        None => None,
+    };
+    let (queue, redis_error, replay) = match &redis {
+        Some(r) => (r.sample.clone(), r.error.clone(), r.replay.clone()),
         None => (None, None, None),
     };
     let paused = p.spec.state == PipelineState::Paused;
@@ -169,36 +177,48 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     announce_scaling(p, ctx, stored_workers, &observed.scaling).await;
     write_status(p, ctx, &new_status).await?;
 
+    // From here on the sampler watches the queue and asks for the next reconcile when a
+    // sample would change something; without a resolved Secret there is no queue to watch.
+    let pipeline = ObjectRef::from_obj(p);
+    match redis {
+        Some(redis) => ctx.sampler.reconciled(
+            pipeline,
+            Reconciled {
+                spec: p.spec.clone(),
+                observed,
+                status: new_status.clone(),
+                raw_unauthorized: redis.raw_unauthorized,
+                target: redis.target,
+                keys: redis.keys,
+                every: sample_every(&ctx.settings, paused),
+            },
+        ),
+        None => ctx.sampler.forget(&pipeline),
+    }
     let ready = new_status
         .conditions
         .iter()
         .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
-    Ok(Action::requeue(requeue_after(
-        &ctx.settings,
-        ready,
-        paused,
-        secret.is_some(),
-    )))
+    Ok(Action::requeue(requeue_after(&ctx.settings, ready, paused)))
 }
 
-/// When to look again: a pipeline not Ready within 30 s at most; while the Secret resolves
-/// the queue is sampled, and a running pipeline's sample must stay fresh for the scaler; a
-/// paused one runs no workers, so its figures may age.
-fn requeue_after(settings: &Settings, ready: bool, paused: bool, sampled: bool) -> Duration {
-    let resync = if ready || paused {
+/// When to look again regardless of change: a pipeline not Ready within 30 s at most. The
+/// queue is not a reason: the sampler asks for a reconcile when a sample changes anything.
+fn requeue_after(settings: &Settings, ready: bool, paused: bool) -> Duration {
+    if ready || paused {
         settings.resync
     } else {
         settings.resync.min(Duration::from_secs(30))
-    };
-    let sample_every = if paused {
+    }
+}
+
+/// How often the sampler reads a pipeline's queue: a running one's sample must stay fresh
+/// for the scaler; a paused one runs no workers, so its figures may age.
+fn sample_every(settings: &Settings, paused: bool) -> Duration {
+    if paused {
         settings.queue_sample_interval.max(PAUSED_SAMPLE_EVERY)
     } else {
         settings.queue_sample_interval
-    };
-    if sampled {
-        resync.min(sample_every)
-    } else {
-        resync
     }
 }
 
@@ -219,31 +239,46 @@ async fn announce_scaling(
     }
 }
 
+/// What reading the pipeline's Redis found.
+struct RedisObservation {
+    target: RedisTarget,
+    keys: QueueKeys,
+    /// The sample, its CRM message cleaned of secret values.
+    sample: Option<admin::QueueSample>,
+    /// The CRM message as Redis holds it (what the sampler compares).
+    raw_unauthorized: Option<String>,
+    /// Why Redis could not be read.
+    error: Option<String>,
+    replay: Option<crate::api::DeadLetterReplayStatus>,
+}
+
 /// Samples the queue (one round trip, which doubles as the reachability check) and, when
-/// Redis answers, carries out a requested dead-letter replay. Returns the sample (with the
-/// CRM message cleaned of secret values), the reachability error, and the replay to record.
-async fn observe_redis(
-    p: &SyncPipeline,
-    ctx: &Context,
-    secret: &Secret,
-) -> (
-    Option<admin::QueueSample>,
-    Option<String>,
-    Option<crate::api::DeadLetterReplayStatus>,
-) {
+/// Redis answers, carries out a requested dead-letter replay.
+async fn observe_redis(p: &SyncPipeline, ctx: &Context, secret: &Secret) -> RedisObservation {
     let target = redis_target(p, Some(secret));
-    let keys = crate::queue::QueueKeys::new(&p.namespace().unwrap_or_default(), &p.name_any());
+    let keys = QueueKeys::new(&p.namespace().unwrap_or_default(), &p.name_any());
     let timeout = ctx.settings.redis_timeout;
-    let sample = match ctx.redis.sample(&target, &keys, timeout).await {
-        Ok(sample) => sample,
-        Err(e) => return (None, Some(e.to_string()), None),
+    let mut seen = RedisObservation {
+        sample: None,
+        raw_unauthorized: None,
+        error: None,
+        replay: None,
+        target,
+        keys,
     };
-    let replay = super::replay::replay_if_requested(p, ctx, &target).await;
+    let sample = match ctx.redis.sample(&seen.target, &seen.keys, timeout).await {
+        Ok(sample) => sample,
+        Err(e) => {
+            seen.error = Some(e.to_string());
+            return seen;
+        }
+    };
+    seen.replay = super::replay::replay_if_requested(p, ctx, &seen.target).await;
     // A replay moved entries between streams: report the figures after it.
-    let mut sample = match replay {
+    let mut sample = match seen.replay {
         Some(_) => ctx
             .redis
-            .sample(&target, &keys, timeout)
+            .sample(&seen.target, &seen.keys, timeout)
             .await
             .unwrap_or(sample),
         None => sample,
@@ -255,10 +290,12 @@ async fn observe_redis(
         .filter_map(|v| String::from_utf8(v.0.clone()).ok())
         .collect();
     let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    seen.raw_unauthorized = sample.crm_unauthorized.clone();
     sample.crm_unauthorized = sample
         .crm_unauthorized
         .map(|raw| status::crm_message(&raw, &values));
-    (Some(sample), None, replay)
+    seen.sample = Some(sample);
+    seen
 }
 
 #[cfg(test)]
@@ -272,19 +309,21 @@ mod tests {
             queue_sample_interval: Duration::from_secs(5),
             ..Settings::default()
         };
-        let secs = |ready, paused, sampled| requeue_after(&settings, ready, paused, sampled);
-        for ((ready, paused, sampled), want) in [
-            ((true, false, true), 5),    // running: the scaler's sample stays fresh
-            ((false, false, true), 5),   // not Ready yet, sampled
-            ((false, false, false), 30), // Secret unresolved: no sample, within 30 s
-            ((true, false, false), 300),
-            ((true, true, true), 30), // paused: figures may age to 30 s
-            ((false, true, false), 300),
+        for ((ready, paused), requeue, sample) in [
+            ((true, false), 300, 5), // running: the sampler keeps the scaler's input fresh
+            ((false, false), 30, 5), // not Ready yet: looked at within 30 s
+            ((true, true), 300, 30), // paused: figures may age to 30 s
+            ((false, true), 300, 30), // paused and not Ready: nothing runs to wait for
         ] {
             assert_eq!(
-                secs(ready, paused, sampled),
-                Duration::from_secs(want),
-                "ready {ready} paused {paused} sampled {sampled}"
+                requeue_after(&settings, ready, paused),
+                Duration::from_secs(requeue),
+                "requeue, ready {ready} paused {paused}"
+            );
+            assert_eq!(
+                sample_every(&settings, paused),
+                Duration::from_secs(sample),
+                "sampling, paused {paused}"
             );
         }
     }

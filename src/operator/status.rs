@@ -150,8 +150,8 @@ pub fn crm_message(raw: &str, secrets: &[&str]) -> String {
     format!("the CRM refuses the pipeline's token (HTTP 401/403): {detail}")
 }
 
-fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
-    let secret = match &o.secret {
+fn secret_condition(state: &SecretState) -> Cond {
+    match state {
         SecretState::Resolved => Cond {
             type_: condition::SECRET_RESOLVED,
             holds: true,
@@ -173,41 +173,39 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
                 key.name()
             ),
         },
-    };
-    let secret_ok = secret.holds;
-    let receiver = deployment_condition(
-        condition::RECEIVER_AVAILABLE,
-        "receiver",
-        &o.receiver,
-        secret_ok,
-    );
-    let workers = deployment_condition(
-        condition::WORKERS_AVAILABLE,
-        "worker",
-        &o.workers,
-        secret_ok,
-    );
-    let paused = Cond {
+    }
+}
+
+fn paused_condition(paused: bool) -> Cond {
+    Cond {
         type_: condition::PAUSED,
-        holds: o.paused,
-        reason: if o.paused {
+        holds: paused,
+        reason: if paused {
             reason::PAUSED
         } else {
             reason::RUNNING
         },
-        message: if o.paused {
+        message: if paused {
             "spec.state is Paused: workers and polling are stopped; the receiver keeps queueing webhooks".into()
         } else {
             "spec.state is Running".into()
         },
-    };
+    }
+}
 
-    let crm = crm_condition(o, old);
-    let blocker = [&secret, &receiver, &workers]
-        .into_iter()
-        .find(|c| !c.holds);
-    let ready = match (blocker, &o.redis_error) {
-        (Some(c), _) if !secret_ok => (false, c.reason, c.message.clone()),
+/// `Ready` names the first thing in the way, in the order a platform team must fix them:
+/// the Secret, then Redis, then a refused CRM token, then pods not yet available, then a
+/// pause.
+fn ready_condition(
+    o: &Observed,
+    secret: &Cond,
+    pods: [&Cond; 2],
+    crm: &Cond,
+    paused: &Cond,
+) -> Cond {
+    let blocker = [secret, pods[0], pods[1]].into_iter().find(|c| !c.holds);
+    let (holds, reason, message) = match (blocker, &o.redis_error) {
+        (Some(c), _) if !secret.holds => (false, c.reason, c.message.clone()),
         (_, Some(err)) => (
             false,
             reason::REDIS_UNREACHABLE,
@@ -224,12 +222,31 @@ fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
             "receiver and workers are available".into(),
         ),
     };
-    let ready = Cond {
+    Cond {
         type_: condition::READY,
-        holds: ready.0,
-        reason: ready.1,
-        message: ready.2,
-    };
+        holds,
+        reason,
+        message,
+    }
+}
+
+fn conditions_for(o: &Observed, old: &[Condition]) -> Vec<Cond> {
+    let secret = secret_condition(&o.secret);
+    let receiver = deployment_condition(
+        condition::RECEIVER_AVAILABLE,
+        "receiver",
+        &o.receiver,
+        secret.holds,
+    );
+    let workers = deployment_condition(
+        condition::WORKERS_AVAILABLE,
+        "worker",
+        &o.workers,
+        secret.holds,
+    );
+    let paused = paused_condition(o.paused);
+    let crm = crm_condition(o, old);
+    let ready = ready_condition(o, &secret, [&receiver, &workers], &crm, &paused);
     vec![
         ready,
         secret,

@@ -84,6 +84,15 @@ impl RedisServer {
     }
 
     /// Runs redis-cli against this server and returns its stdout.
+    /// Commands the server has processed since it started (`INFO stats`).
+    pub fn commands_processed(&self) -> u64 {
+        self.cli(&["INFO", "stats"])
+            .lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
             .args(["-p", &self.port.to_string()])

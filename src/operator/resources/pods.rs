@@ -84,14 +84,8 @@ fn secret_env(secret: &str, keys: &[SecretKey]) -> Vec<EnvVar> {
         .collect()
 }
 
-/// The pod template of one role of one pipeline.
-pub fn pod_template(
-    p: &SyncPipeline,
-    pipeline: &str,
-    inputs: &BuildInputs,
-    config_checksum: &str,
-    params: PodParams<'_>,
-) -> PodTemplateSpec {
+/// The pod's own name, then the log level, then the Secret keys the role reads.
+fn role_env(secret: &str, keys: &[SecretKey]) -> Vec<EnvVar> {
     let mut env = vec![
         EnvVar {
             name: "SYNCLINE_POD_NAME".into(),
@@ -110,14 +104,94 @@ pub fn pod_template(
             ..Default::default()
         },
     ];
-    env.extend(secret_env(&p.spec.secret_ref.name, &params.secret_keys));
+    env.extend(secret_env(secret, keys));
+    env
+}
 
+/// What the restricted Pod Security Standard asks of a container: no privilege
+/// escalation, no capabilities, non-root; the root filesystem is read-only too (the one
+/// writable place is the `/tmp` volume).
+fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The pod-level half of the restricted standard: a fixed non-root user and the
+/// runtime's default seccomp profile.
+fn pod_security() -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(RUN_AS_USER),
+        run_as_group: Some(RUN_AS_USER),
+        fs_group: Some(RUN_AS_USER),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The rendered pipeline (read-only, from the ConfigMap) and a small scratch `/tmp`: the
+/// volumes and where the container mounts them.
+fn volumes(pipeline: &str) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let volumes = vec![
+        Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: config_map_name(pipeline),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity("64Mi".into())),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    ];
+    let mounts = vec![
+        VolumeMount {
+            name: "config".into(),
+            mount_path: CONFIG_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        },
+        VolumeMount {
+            name: "tmp".into(),
+            mount_path: "/tmp".into(),
+            ..Default::default()
+        },
+    ];
+    (volumes, mounts)
+}
+
+/// The pod template of one role of one pipeline.
+pub fn pod_template(
+    p: &SyncPipeline,
+    pipeline: &str,
+    inputs: &BuildInputs,
+    config_checksum: &str,
+    params: PodParams<'_>,
+) -> PodTemplateSpec {
+    let (volumes, mounts) = volumes(pipeline);
     let container = Container {
         name: params.component.to_string(),
         image: Some(inputs.image.clone()),
         image_pull_policy: Some("IfNotPresent".into()),
         args: Some(params.args),
-        env: Some(env),
+        env: Some(role_env(&p.spec.secret_ref.name, &params.secret_keys)),
         ports: Some(vec![ContainerPort {
             name: Some("http".into()),
             container_port: params.port,
@@ -128,32 +202,10 @@ pub fn pod_template(
         readiness_probe: Some(probe(params.readiness_path, 5, 2)),
         resources: Some(params.resources),
         lifecycle: params.lifecycle,
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".into()]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        volume_mounts: Some(vec![
-            VolumeMount {
-                name: "config".into(),
-                mount_path: CONFIG_DIR.into(),
-                read_only: Some(true),
-                ..Default::default()
-            },
-            VolumeMount {
-                name: "tmp".into(),
-                mount_path: "/tmp".into(),
-                ..Default::default()
-            },
-        ]),
+        security_context: Some(container_security()),
+        volume_mounts: Some(mounts),
         ..Default::default()
     };
-
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels(pipeline, params.component)),
@@ -167,36 +219,9 @@ pub fn pod_template(
             automount_service_account_token: Some(false),
             enable_service_links: Some(false),
             termination_grace_period_seconds: Some(params.grace_seconds),
-            security_context: Some(PodSecurityContext {
-                run_as_non_root: Some(true),
-                run_as_user: Some(RUN_AS_USER),
-                run_as_group: Some(RUN_AS_USER),
-                fs_group: Some(RUN_AS_USER),
-                seccomp_profile: Some(SeccompProfile {
-                    type_: "RuntimeDefault".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
+            security_context: Some(pod_security()),
             containers: vec![container],
-            volumes: Some(vec![
-                Volume {
-                    name: "config".into(),
-                    config_map: Some(ConfigMapVolumeSource {
-                        name: config_map_name(pipeline),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                Volume {
-                    name: "tmp".into(),
-                    empty_dir: Some(EmptyDirVolumeSource {
-                        size_limit: Some(Quantity("64Mi".into())),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-            ]),
+            volumes: Some(volumes),
             ..Default::default()
         }),
     }
