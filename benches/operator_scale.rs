@@ -59,8 +59,11 @@ fn requests_by_verb(metrics: &str) -> BTreeMap<String, f64> {
     out
 }
 
+/// How many pipelines are Ready. Served from the API server's watch cache (`match_any`):
+/// a quorum read of thousands of pipelines every poll would load the API server more than
+/// the operator does, and blur what is measured.
 async fn ready_count(api: &Api<SyncPipeline>) -> usize {
-    let list = api.list(&ListParams::default()).await.unwrap();
+    let list = api.list(&ListParams::default().match_any()).await.unwrap();
     list.items
         .iter()
         .filter(|p| {
@@ -141,10 +144,10 @@ async fn main() {
             last_report = Instant::now();
         }
         assert!(
-            started.elapsed() < Duration::from_secs(1200),
-            "not all Ready within 20 minutes ({ready}/{n})"
+            started.elapsed() < Duration::from_secs(1800),
+            "not all Ready within 30 minutes ({ready}/{n})"
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let all_ready = started.elapsed();
     // Let the last status updates and Deployment status churn settle, then measure.

@@ -87,10 +87,24 @@ async fn apply_network_policies(
 }
 
 /// The Deployment as conditions see it; while it is unavailable without a reason of its
-/// own, its pods are listed (only then: a healthy pipeline reads no pods) for theirs.
+/// own, its pods are listed (only then: a healthy pipeline reads no pods) for theirs, at
+/// most once per `POD_REASONS_EVERY` (or `NO_POD_REASON_EVERY`) per Deployment, from the
+/// API server's cache. A pod
+/// LIST by label reads every pod of the namespace: listed on each reconcile of thousands
+/// of pipelines coming up at once, it was most of the API server's work.
 async fn viewed(ctx: &Context, d: &Deployment) -> DeploymentView {
     let mut view = DeploymentView::of(d);
+    let key = format!(
+        "{}/{}",
+        d.metadata.namespace.as_deref().unwrap_or_default(),
+        d.metadata.name.as_deref().unwrap_or_default()
+    );
     if !view.needs_pod_reasons() {
+        ctx.pod_reasons.forget(&key);
+        return view;
+    }
+    if let Some(trouble) = ctx.pod_reasons.recent(&key) {
+        view.trouble = trouble;
         return view;
     }
     let selector = d
@@ -108,8 +122,14 @@ async fn viewed(ctx: &Context, d: &Deployment) -> DeploymentView {
         return view;
     };
     let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-    match api.list(&ListParams::default().labels(&selector)).await {
-        Ok(pods) => view.trouble = status::pods::pod_trouble(&pods.items),
+    match api
+        .list(&ListParams::default().labels(&selector).match_any())
+        .await
+    {
+        Ok(pods) => {
+            view.trouble = status::pods::pod_trouble(&pods.items);
+            ctx.pod_reasons.remember(key, view.trouble.clone());
+        }
         Err(e) => tracing::debug!(error = %e, "could not list the Deployment's pods"),
     }
     view

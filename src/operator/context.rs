@@ -66,6 +66,8 @@ pub struct Context {
     pub redis: super::redis_pool::RedisPool,
     /// The pipelines whose queues are sampled between reconciles.
     pub sampler: super::sampler::Sampler,
+    /// What the pods of unavailable Deployments said lately.
+    pub pod_reasons: PodReasons,
     applied: Mutex<HashMap<String, (u64, String)>>,
     failures: Mutex<HashMap<String, u32>>,
     replays: Mutex<HashMap<String, String>>,
@@ -90,6 +92,7 @@ impl Context {
             caches,
             redis: Default::default(),
             sampler,
+            pod_reasons: PodReasons::default(),
             client,
             settings,
             metrics,
@@ -236,5 +239,49 @@ mod tests {
         let delays: Vec<u64> = (1..=10).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(delays, [2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
         assert_eq!(backoff(u32::MAX).as_secs(), 300);
+    }
+}
+
+/// How long the pods' reason for an unavailable Deployment is reused before they are listed
+/// again: a reason found changes slowly; pods that gave none may be about to (a pull that
+/// fails a few seconds after scheduling), so that is looked at again sooner.
+pub const POD_REASONS_EVERY: Duration = Duration::from_secs(30);
+pub const NO_POD_REASON_EVERY: Duration = Duration::from_secs(10);
+
+/// The reason the pods of each unavailable Deployment gave (`None`: none of theirs), and
+/// when they were listed, by `namespace/name`.
+#[derive(Default)]
+pub struct PodReasons(Mutex<HashMap<String, (std::time::Instant, Option<String>)>>);
+
+impl PodReasons {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (std::time::Instant, Option<String>)>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the pods said when listed recently enough to reuse, if they were.
+    pub fn recent(&self, key: &str) -> Option<Option<String>> {
+        self.lock()
+            .get(key)
+            .filter(|(at, trouble)| {
+                let every = if trouble.is_some() {
+                    POD_REASONS_EVERY
+                } else {
+                    NO_POD_REASON_EVERY
+                };
+                at.elapsed() < every
+            })
+            .map(|(_, trouble)| trouble.clone())
+    }
+
+    pub fn remember(&self, key: String, trouble: Option<String>) {
+        self.lock()
+            .insert(key, (std::time::Instant::now(), trouble));
+    }
+
+    /// The Deployment is available again (or gone): next time it is not, list at once.
+    pub fn forget(&self, key: &str) {
+        self.lock().remove(key);
     }
 }

@@ -120,23 +120,7 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
         sampler,
     ));
     let sampling = tokio::spawn(sampler::run(ctx.clone()));
-    let store = controller.store();
-    let ready_phase = phase.clone();
-    tokio::spawn(async move {
-        // The store's readiness signal wakes only its most recent waiter (the controller's
-        // runner), so re-poll it rather than wait once.
-        loop {
-            match tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready()).await {
-                Ok(Ok(())) => {
-                    ready_phase.set(Phase::READY);
-                    info!("watches synced; reconciling");
-                    return;
-                }
-                Ok(Err(_)) => return,
-                Err(_) => continue,
-            }
-        }
-    });
+    tokio::spawn(ready_once_synced(controller.store(), phase.clone()));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = controller
@@ -180,6 +164,23 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
         error!(error = %e, "operator stopped");
     }
     outcome
+}
+
+/// Sets the READY phase once the pipeline watch has synced. The store's readiness signal
+/// wakes only its most recent waiter (the controller's runner), so it is re-polled rather
+/// than awaited once.
+async fn ready_once_synced(store: Store<SyncPipeline>, phase: Arc<Phase>) {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready()).await {
+            Ok(Ok(())) => {
+                phase.set(Phase::READY);
+                info!("watches synced; reconciling");
+                return;
+            }
+            Ok(Err(_)) => return,
+            Err(_) => continue,
+        }
+    }
 }
 
 /// A reflector over the children of one kind the operator owns (managed fields dropped:
