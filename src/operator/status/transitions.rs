@@ -19,7 +19,10 @@ pub fn is_healthy(c: &Condition) -> bool {
 }
 
 /// Conditions whose status flipped between two statuses: (type, new status, reason,
-/// message). Events are published for these only, never on every reconcile.
+/// message). Events are published for these only, never on every reconcile. A condition
+/// that first appears healthy flipped from nothing: it is news only when it is a problem
+/// (otherwise every new pipeline would announce each of its healthy conditions, a burst of
+/// Events per pipeline when thousands are created at once).
 pub fn transitions(
     before: Option<&SyncPipelineStatus>,
     after: &SyncPipelineStatus,
@@ -28,10 +31,65 @@ pub fn transitions(
     after
         .conditions
         .iter()
-        .filter(|c| {
-            !old.iter()
-                .any(|p| p.type_ == c.type_ && p.status == c.status && p.reason == c.reason)
+        .filter(|c| match old.iter().find(|p| p.type_ == c.type_) {
+            Some(p) => p.status != c.status || p.reason != c.reason,
+            None => !is_healthy(c),
         })
         .cloned()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cond(type_: &str, status: &str, reason: &str) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: reason.into(),
+            message: String::new(),
+            observed_generation: None,
+            last_transition_time: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ),
+        }
+    }
+
+    fn status(conditions: Vec<Condition>) -> SyncPipelineStatus {
+        SyncPipelineStatus {
+            conditions,
+            ..SyncPipelineStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_new_condition_is_news_only_when_it_is_a_problem() {
+        let first = status(vec![
+            cond(condition::SECRET_RESOLVED, "True", "SecretResolved"),
+            cond(condition::PAUSED, "False", "Running"),
+            cond(
+                condition::WORKERS_AVAILABLE,
+                "False",
+                "DeploymentUnavailable",
+            ),
+            cond(condition::CRM_UNAUTHORIZED, "True", "CrmRefusedToken"),
+        ]);
+        let reasons = |t: Vec<Condition>| t.into_iter().map(|c| c.reason).collect::<Vec<_>>();
+        assert_eq!(
+            reasons(transitions(None, &first)),
+            ["DeploymentUnavailable", "CrmRefusedToken"]
+        );
+        // Once there, a condition is news whenever its status or reason changes.
+        let later = status(vec![
+            cond(condition::SECRET_RESOLVED, "False", "SecretNotFound"),
+            cond(condition::PAUSED, "False", "Running"),
+            cond(condition::WORKERS_AVAILABLE, "True", "DeploymentAvailable"),
+            cond(condition::CRM_UNAUTHORIZED, "True", "CrmRefusedToken"),
+        ]);
+        assert_eq!(
+            reasons(transitions(Some(&first), &later)),
+            ["SecretNotFound", "DeploymentAvailable"]
+        );
+    }
 }
