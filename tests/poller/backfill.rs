@@ -26,7 +26,10 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
             .seed(ObjectKind::Orders, minute * 5 + 1..=minute * 5 + 5, at);
     }
     let q = queue(&redis);
-    let ttl = Duration::from_millis(1500);
+    // Long enough that a renewal late on a machine busy with the other suites does not
+    // lose the lease mid-backfill (1.5 s did once in CI); pod-b waits this long after the
+    // kill for the lease to lapse.
+    let ttl = Duration::from_secs(5);
     let a = poller(&store, &redis, "pod-a", 250, ttl, Some(since));
     let lease_a = a.acquire().await.unwrap().unwrap();
     let started = Instant::now();
@@ -100,7 +103,10 @@ async fn a_resumed_backfill_finds_a_smaller_id_listed_after_the_cursor_in_its_se
     store.sim.seed(ObjectKind::Orders, [7], second + ms(100));
     store.sim.seed(ObjectKind::Orders, [3], second + ms(400));
     let q = queue(&redis);
-    let ttl = Duration::from_millis(1500);
+    // Long enough that a renewal late on a machine busy with the other suites does not
+    // lose the lease mid-backfill (1.5 s did once in CI); pod-b waits this long after the
+    // kill for the lease to lapse.
+    let ttl = Duration::from_secs(5);
     let p = poller(&store, &redis, "pod-a", 2, ttl, Some(since));
     let lease = p.acquire().await.unwrap().unwrap();
     p.backfill(&lease).await.unwrap();
