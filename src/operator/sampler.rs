@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 
 use super::context::Context;
 use super::metrics::PipelineFigures;
-use super::scaler;
+use super::scaler::{self, Scaling};
 use super::status::{self, Observed};
 use crate::api::{SyncPipeline, SyncPipelineSpec, SyncPipelineStatus};
 use crate::queue::QueueKeys;
@@ -69,7 +69,28 @@ pub struct Sampler {
 /// Redis did not answer) that the last one did not: other replicas for the workers, or
 /// another status.
 pub fn changes(last: &Reconciled, sample: Option<&QueueSample>, now: Timestamp) -> bool {
-    let Some(sample) = sample else {
+    changes_with(last, sample.map(|s| (s, rescale(last, s, now))), now)
+}
+
+/// What the scaler decides with `sample` from the last reconcile's spec and stored workers
+/// (the CRM message plays no part in it).
+fn rescale(last: &Reconciled, sample: &QueueSample, now: Timestamp) -> Scaling {
+    scaler::scale(
+        &last.spec,
+        last.status.workers.as_ref(),
+        last.observed.paused,
+        Some(sample),
+        now,
+    )
+}
+
+/// `changes`, with the scaler's decision for the sample already made.
+fn changes_with(
+    last: &Reconciled,
+    sampled: Option<(&QueueSample, Scaling)>,
+    now: Timestamp,
+) -> bool {
+    let Some((sample, scaling)) = sampled else {
         return last.observed.redis_error.is_none();
     };
     if sample.crm_unauthorized != last.raw_unauthorized {
@@ -81,13 +102,6 @@ pub fn changes(last: &Reconciled, sample: Option<&QueueSample>, now: Timestamp) 
         .queue
         .as_ref()
         .and_then(|q| q.crm_unauthorized.clone());
-    let scaling = scaler::scale(
-        &last.spec,
-        last.status.workers.as_ref(),
-        last.observed.paused,
-        Some(&sample),
-        now,
-    );
     if scaling.replicas() != last.observed.scaling.replicas() {
         return true;
     }
@@ -137,16 +151,6 @@ impl Sampler {
     /// Stops sampling a pipeline (deleted, or its Secret no longer resolves).
     pub fn forget(&self, pipeline: &ObjectRef<SyncPipeline>) {
         self.lock().remove(pipeline);
-    }
-
-    /// How many pipelines are sampled.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no pipeline is sampled.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The pipelines due a sample now, marked in flight.
@@ -206,19 +210,13 @@ async fn sample_one(ctx: &Context, pipeline: &ObjectRef<SyncPipeline>, last: &Re
     let timeout = ctx.settings.redis_timeout;
     let sample = ctx.redis.sample(&last.target, &last.keys, timeout).await;
     let now = Timestamp::now();
-    if let Ok(sample) = &sample {
-        let scaling = scaler::scale(
-            &last.spec,
-            last.status.workers.as_ref(),
-            last.observed.paused,
-            Some(sample),
-            now,
-        );
+    let sampled = sample.as_ref().ok().map(|s| (s, rescale(last, s, now)));
+    if let Some((sample, scaling)) = &sampled {
         let ns = pipeline.namespace.as_deref().unwrap_or_default();
-        let figures = PipelineFigures::of(Some(sample), last.status.workers.as_ref(), &scaling);
+        let figures = PipelineFigures::of(Some(sample), last.status.workers.as_ref(), scaling);
         ctx.metrics.pipelines.set(ns, &pipeline.name, &figures);
     }
-    changes(last, sample.as_ref().ok(), now)
+    changes_with(last, sampled, now)
 }
 
 #[cfg(test)]
