@@ -24,6 +24,7 @@ pub mod sampler;
 pub mod scaler;
 pub mod secret;
 pub mod status;
+mod triggers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -184,9 +185,11 @@ async fn ready_once_synced(store: Store<SyncPipeline>, phase: Arc<Phase>) {
 }
 
 /// A reflector over the children of one kind the operator owns (managed fields dropped:
-/// nothing reads them), feeding the controller and the store reconcile reads from.
+/// nothing reads them), feeding the store reconcile reads from, and the controller with
+/// the events whose `fingerprint` moved (see triggers).
 fn owned_children<K>(
     client: &kube::Client,
+    fingerprint: fn(&K) -> u64,
 ) -> (
     Store<K>,
     impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -202,9 +205,8 @@ where
     )
     .default_backoff()
     .modify(|k| k.managed_fields_mut().clear())
-    .reflect(writer)
-    .touched_objects();
-    (store, stream)
+    .reflect(writer);
+    (store, triggers::changed(stream, fingerprint))
 }
 
 /// Lists one pipeline with the selector, so a malformed one stops the operator at once with
@@ -226,11 +228,13 @@ fn controller(
     client: &kube::Client,
     pipeline_selector: Option<&str>,
 ) -> (Controller<SyncPipeline>, Caches) {
-    let (deployments, deployment_events) = owned_children::<Deployment>(client);
-    let (services, service_events) = owned_children::<Service>(client);
-    let (config_maps, config_map_events) = owned_children::<ConfigMap>(client);
-    let (pdbs, pdb_events) = owned_children::<PodDisruptionBudget>(client);
-    let (policies, policy_events) = owned_children::<NetworkPolicy>(client);
+    let (deployments, deployment_events) =
+        owned_children::<Deployment>(client, triggers::deployment);
+    let (services, service_events) = owned_children::<Service>(client, triggers::spec_version);
+    let (config_maps, config_map_events) =
+        owned_children::<ConfigMap>(client, triggers::spec_version);
+    let (pdbs, pdb_events) = owned_children::<PodDisruptionBudget>(client, triggers::spec_version);
+    let (policies, policy_events) = owned_children::<NetworkPolicy>(client, triggers::spec_version);
     // Secrets as metadata only: a change (created, rotated, deleted) reconciles the
     // pipelines that use it; the data is read once per resourceVersion (see caches).
     let (secrets, secret_writer) = reflector::store();
@@ -247,7 +251,15 @@ fn controller(
     if let Some(selector) = pipeline_selector {
         pipelines = pipelines.labels(selector);
     }
-    let controller = Controller::new(Api::<SyncPipeline>::all(client.clone()), pipelines)
+    // A pipeline's own status writes come back as events; only what reconcile reads
+    // from it (spec, annotations, labels, deletion) triggers it (see triggers).
+    let (pipeline_store, pipeline_writer) = reflector::store();
+    let pipeline_events = watcher(Api::<SyncPipeline>::all(client.clone()), pipelines)
+        .default_backoff()
+        .reflect(pipeline_writer)
+        .applied_objects()
+        .predicate_filter(triggers::pipeline, Default::default());
+    let controller = Controller::for_stream(pipeline_events, pipeline_store)
         .owns_stream(config_map_events)
         .owns_stream(service_events)
         .owns_stream(deployment_events)

@@ -107,7 +107,7 @@ pub fn pod_trouble(pods: &[Pod]) -> Option<String> {
 }
 
 /// A Deployment's progress as far as conditions care.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct DeploymentView {
     pub wanted: i32,
     pub replicas: i32,
