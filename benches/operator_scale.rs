@@ -138,8 +138,9 @@ async fn main() {
         }
         if last_report.elapsed() > Duration::from_secs(15) {
             eprintln!(
-                "  {ready}/{n} Ready after {:.0} s",
-                started.elapsed().as_secs_f64()
+                "  {ready}/{n} Ready after {:.0} s (operator peak RSS {:.0} MiB)",
+                started.elapsed().as_secs_f64(),
+                support::procfs::cpu_and_peak_rss(pid).1
             );
             last_report = Instant::now();
         }
@@ -150,6 +151,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let all_ready = started.elapsed();
+    let bringup_reconciles = op.metric("syncline_operator_reconciles_total").await;
     // Let the last status updates and Deployment status churn settle, then measure.
     tokio::time::sleep(Duration::from_secs(15)).await;
     let writes0 = op.metric("syncline_operator_writes_total").await;
@@ -183,6 +185,7 @@ async fn main() {
          | figure | value |\n|---|---:|\n\
          | created every pipeline in | {:.1} s |\n\
          | every pipeline Ready after | {:.1} s |\n\
+         | reconciles until every pipeline was Ready | {bringup_reconciles:.0} ({:.1} per pipeline) |\n\
          | operator peak RSS | {:.1} MiB |\n\
          | reconciles in {steady_secs} s once steady | {reconciles:.0} |\n\
          | operator CPU once steady | {:.1} % of one core |\n\
@@ -192,6 +195,7 @@ async fn main() {
          | Redis commands per second once steady (queue samples) | {redis_per_s:.0} |\n",
         created.as_secs_f64(),
         all_ready.as_secs_f64(),
+        bringup_reconciles / n as f64,
         peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0,
         (cpu1 - cpu0) / steady_secs as f64 * 100.0,
         if verbs.is_empty() {

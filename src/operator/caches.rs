@@ -39,6 +39,12 @@ pub trait Cached:
     Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static
 {
     fn store(caches: &Caches) -> &Store<Self>;
+
+    /// Drops what reconcile never reads from the live object before it is stored. Whether
+    /// to re-apply is decided by version (see apply), and status by a Deployment's counts
+    /// and selector, so a pod template, a ConfigMap's rendered pipeline or a policy's rules
+    /// would only cost memory: at thousands of pipelines, most of the operator's.
+    fn slim(&mut self) {}
 }
 
 macro_rules! cached {
@@ -49,12 +55,34 @@ macro_rules! cached {
             }
         }
     };
+    ($kind:ty, $field:ident, |$obj:ident| $slim:block) => {
+        impl Cached for $kind {
+            fn store(caches: &Caches) -> &Store<Self> {
+                &caches.$field
+            }
+
+            fn slim(&mut self) {
+                let $obj = self;
+                $slim
+            }
+        }
+    };
 }
-cached!(Deployment, deployments);
+cached!(Deployment, deployments, |d| {
+    // Kept: spec.replicas and spec.selector (the view, the pod listing), and status.
+    if let Some(spec) = d.spec.as_mut() {
+        spec.template = Default::default();
+    }
+});
 cached!(Service, services);
-cached!(ConfigMap, config_maps);
+cached!(ConfigMap, config_maps, |cm| {
+    cm.data = None;
+    cm.binary_data = None;
+});
 cached!(PodDisruptionBudget, pdbs);
-cached!(NetworkPolicy, network_policies);
+cached!(NetworkPolicy, network_policies, |policy| {
+    policy.spec = None;
+});
 
 /// Whether a store has received its first complete listing.
 fn synced<K: Resource + Clone>(store: &Store<K>) -> bool

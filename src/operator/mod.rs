@@ -123,11 +123,32 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
     let sampling = tokio::spawn(sampler::run(ctx.clone()));
     tokio::spawn(ready_once_synced(controller.store(), phase.clone()));
 
+    let running = controller.with_config(
+        kube::runtime::controller::Config::default().concurrency(cfg.settings.concurrency),
+    );
+    let outcome = lead(running, ctx, leases.as_ref(), http).await;
+    sampling.abort();
+    if outcome.is_ok()
+        && let Some((api, lease)) = &leases
+    {
+        leader::release(api, lease).await;
+    }
+    if let Err(e) = &outcome {
+        error!(error = %e, "operator stopped");
+    }
+    outcome
+}
+
+/// Runs the controller while this process leads: until a signal (in-flight reconciles
+/// get 20 s to finish), the lease is lost, or the HTTP server fails.
+async fn lead(
+    controller: Controller<SyncPipeline>,
+    ctx: Arc<Context>,
+    leases: Option<&(Api<Lease>, LeaseConfig)>,
+    http: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> Result<(), OperatorError> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let running = controller
-        .with_config(
-            kube::runtime::controller::Config::default().concurrency(cfg.settings.concurrency),
-        )
         .graceful_shutdown_on(async move {
             let _ = stop_rx.await;
         })
@@ -136,12 +157,12 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
     tokio::pin!(running);
 
     let lost = async {
-        match &leases {
+        match leases {
             Some((api, lease)) => leader::hold(api, lease).await,
             None => std::future::pending().await,
         }
     };
-    let outcome = tokio::select! {
+    tokio::select! {
         _ = &mut running => Ok(()),
         _ = crate::shutdown::signal() => {
             info!("shutting down: finishing in-flight reconciles");
@@ -154,17 +175,7 @@ pub async fn run(config: kube::Config, cfg: OperatorConfig) -> Result<(), Operat
             Ok(Err(e)) => Err(OperatorError::Http(e)),
             _ => Ok(()),
         },
-    };
-    sampling.abort();
-    if outcome.is_ok()
-        && let Some((api, lease)) = &leases
-    {
-        leader::release(api, lease).await;
     }
-    if let Err(e) = &outcome {
-        error!(error = %e, "operator stopped");
-    }
-    outcome
 }
 
 /// Sets the READY phase once the pipeline watch has synced. The store's readiness signal
@@ -184,8 +195,8 @@ async fn ready_once_synced(store: Store<SyncPipeline>, phase: Arc<Phase>) {
     }
 }
 
-/// A reflector over the children of one kind the operator owns (managed fields dropped:
-/// nothing reads them), feeding the store reconcile reads from, and the controller with
+/// A reflector over the children of one kind the operator owns (managed fields and what
+/// else reconcile never reads dropped: `Cached::slim`), feeding the store reconcile reads from, and the controller with
 /// the events whose `fingerprint` moved (see triggers).
 fn owned_children<K>(
     client: &kube::Client,
@@ -196,7 +207,7 @@ fn owned_children<K>(
 )
 where
     K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
-    K: Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+    K: caches::Cached,
 {
     let (store, writer) = reflector::store();
     let stream = watcher(
@@ -204,7 +215,10 @@ where
         watcher::Config::default().labels(MANAGED),
     )
     .default_backoff()
-    .modify(|k| k.managed_fields_mut().clear())
+    .modify(|k| {
+        k.managed_fields_mut().clear();
+        k.slim();
+    })
     .reflect(writer);
     (store, triggers::changed(stream, fingerprint))
 }

@@ -24,7 +24,7 @@ use super::sampler::Reconciled;
 use super::secret;
 use super::secret::redis_target;
 use super::status::{self, Observed, SecretState};
-use crate::api::{PipelineState, SyncPipeline};
+use crate::api::{PipelineState, SyncPipeline, SyncPipelineStatus};
 use crate::queue::QueueKeys;
 use crate::queue::admin::{self, RedisTarget};
 
@@ -177,8 +177,25 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     announce_scaling(p, ctx, stored_workers, &observed.scaling).await;
     write_status(p, ctx, &new_status).await?;
 
-    // From here on the sampler watches the queue and asks for the next reconcile when a
-    // sample would change something; without a resolved Secret there is no queue to watch.
+    let status_now = new_status.clone();
+    hand_to_sampler(p, ctx, redis, observed, status_now, paused);
+    let ready = new_status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
+    Ok(Action::requeue(requeue_after(&ctx.settings, ready, paused)))
+}
+
+/// From here on the sampler watches the queue and asks for the next reconcile when a
+/// sample would change something; without a resolved Secret there is no queue to watch.
+fn hand_to_sampler(
+    p: &SyncPipeline,
+    ctx: &Context,
+    redis: Option<RedisObservation>,
+    observed: Observed,
+    status: SyncPipelineStatus,
+    paused: bool,
+) {
     let pipeline = ObjectRef::from_obj(p);
     match redis {
         Some(redis) => ctx.sampler.reconciled(
@@ -186,7 +203,7 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
             Reconciled {
                 spec: p.spec.clone(),
                 observed,
-                status: new_status.clone(),
+                status,
                 raw_unauthorized: redis.raw_unauthorized,
                 target: redis.target,
                 keys: redis.keys,
@@ -195,11 +212,6 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
         ),
         None => ctx.sampler.forget(&pipeline),
     }
-    let ready = new_status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
-    Ok(Action::requeue(requeue_after(&ctx.settings, ready, paused)))
 }
 
 /// When to look again regardless of change: a pipeline not Ready within 30 s at most. The
