@@ -276,7 +276,7 @@ pub fn scale(
     let rate = pace(RateBudget::declared(&spec.crm_rate_limit), &stated, now);
     let load = sample.load.as_ref().map(|l| Load::of(l, rate));
     let pending = stored.and_then(|w| w.pending_scale_down.as_ref());
-    let poll_due = policy.min == 0 && poll_due(&spec.polling, sample.last_poll.as_deref(), now);
+    let poll_due = policy.min == 0 && poll_due(&spec.polling, sample.last_poll, now);
     Scaling::FromLag {
         decision: decide_with_poll(&policy, sample.lag, current, load, pending, poll_due, now),
         policy,
@@ -285,9 +285,9 @@ pub fn scale(
 
 /// Whether a poll cycle is due: never polled, or the last finished a whole interval ago.
 /// An unreadable interval (refused at admission anyway) counts as the default 5 minutes.
-pub fn poll_due(polling: &PollingSpec, last_poll: Option<&str>, now: Timestamp) -> bool {
+pub fn poll_due(polling: &PollingSpec, last_poll: Option<Timestamp>, now: Timestamp) -> bool {
     let interval = parse_duration(&polling.interval).unwrap_or(Duration::from_secs(300));
-    match last_poll.and_then(|t| t.parse::<Timestamp>().ok()) {
+    match last_poll {
         None => true,
         Some(at) => Duration::try_from(now.duration_since(at)).unwrap_or_default() >= interval,
     }

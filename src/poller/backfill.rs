@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::cursor::{self, Cursor};
 use super::{Lease, Poller, PollerError, RunReport};
 use crate::model::ObjectKind;
+use crate::queue::ObjectProgress;
 
 impl Poller {
     /// Runs the backfill of every object type not yet done; a no-op without
@@ -25,18 +26,11 @@ impl Poller {
         let progress = self.queue.backfill_progress().await?;
         let mut report = RunReport::default();
         for kind in &self.kinds {
-            let name = kind.as_str();
-            if progress
-                .get(&format!("{name}:done"))
-                .is_some_and(|d| d == "1")
-            {
+            let recorded = progress.object(kind.as_str());
+            if recorded.done {
                 continue;
             }
-            let count = progress
-                .get(&format!("{name}:count"))
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(0);
-            let run = self.backfill_kind(lease, *kind, since, count);
+            let run = self.backfill_kind(lease, *kind, since, recorded.count);
             report += run.instrument(self.span.clone()).await?;
         }
         Ok(report)
@@ -77,15 +71,12 @@ impl Poller {
             count += page.objects;
             report += page;
             // Saved after the page is in the stream: the cursor never runs ahead of it.
-            let progress = [(format!("{name}:count"), count.to_string())];
-            self.save(lease, &key, newest.clone(), &progress).await?;
+            let progress = ObjectProgress::running(count);
+            self.save(lease, &key, newest.clone(), Some((name, &progress)))
+                .await?;
         }
-        let done = [
-            (format!("{name}:count"), count.to_string()),
-            (format!("{name}:done"), "1".to_string()),
-            (format!("{name}:finishedAt"), Timestamp::now().to_string()),
-        ];
-        self.save(lease, &key, newest, &done).await?;
+        let done = ObjectProgress::finished(count, Timestamp::now());
+        self.save(lease, &key, newest, Some((name, &done))).await?;
         let seconds = started.elapsed().as_secs_f64();
         self.metrics
             .cycle

@@ -22,7 +22,7 @@ use tracing::Instrument;
 use crate::api::duration::DurationError;
 use crate::connectors::store::rest::{RestError, StoreClient};
 use crate::model::ObjectKind;
-use crate::queue::{EnqueueOutcome, Queue, QueueError};
+use crate::queue::{EnqueueOutcome, ObjectProgress, Queue, QueueError};
 use cursor::{Cursor, envelope, item_cursor};
 
 pub use lease::Lease;
@@ -162,7 +162,7 @@ impl Poller {
             Some(cursor) => cursor,
             // A first poll starts now: history is the backfill's job.
             None => {
-                self.save(lease, name, Cursor::at(Timestamp::now()), &[])
+                self.save(lease, name, Cursor::at(Timestamp::now()), None)
                     .await?
             }
         };
@@ -182,7 +182,7 @@ impl Poller {
         }
         // Only now that every page is in the stream may the cursor move.
         if newest != cursor {
-            self.save(lease, name, newest.clone(), &[]).await?;
+            self.save(lease, name, newest.clone(), None).await?;
         }
         let age = (Timestamp::now().as_millisecond() - newest.at.as_millisecond()) as f64 / 1000.0;
         self.metrics
@@ -199,7 +199,7 @@ impl Poller {
         lease: &Lease,
         object: &str,
         cursor: Cursor,
-        progress: &[(String, String)],
+        progress: Option<(&str, &ObjectProgress)>,
     ) -> Result<Cursor, PollerError> {
         if !lease.alive()
             || !self

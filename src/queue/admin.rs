@@ -94,10 +94,10 @@ pub struct QueueSample {
     pub retries: u64,
     /// HubSpot's message while workers find the pipeline's token refused (401/403).
     pub crm_unauthorized: Option<String>,
-    /// When the poller last finished a cycle (RFC 3339), if it ever did.
-    pub last_poll: Option<String>,
-    /// The backfill's progress fields (`<object>:count`, `:done`, `:finishedAt`).
-    pub backfill: std::collections::BTreeMap<String, String>,
+    /// When the poller last finished a cycle, if it ever did (`Queue::record_poll`).
+    pub last_poll: Option<jiff::Timestamp>,
+    /// The backfill's progress, per object type.
+    pub backfill: super::BackfillProgress,
     /// The CRM limits the workers last saw HubSpot state, if any.
     pub crm_limits: Option<super::StatedLimits>,
     /// What the workers report limits them (`None` while no worker reports).
@@ -174,8 +174,10 @@ pub async fn sample_on(
         dead_letters: dead.map_err(redis_err)?,
         retries: retries.map_err(redis_err)?,
         crm_unauthorized: crm.map_err(redis_err)?.filter(|m| !m.is_empty()),
-        last_poll: last_poll.map_err(redis_err)?,
-        backfill: backfill.map_err(redis_err)?,
+        last_poll: last_poll
+            .map_err(redis_err)?
+            .and_then(|t| super::poller::decode_poll_time(&t)),
+        backfill: super::BackfillProgress::decode(&backfill.map_err(redis_err)?),
         crm_limits: super::StatedLimits::from_hash(&limits.map_err(redis_err)?),
         load: super::LoadSummary::of(&load.map_err(redis_err)?, super::unix_ms()),
     })

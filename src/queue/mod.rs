@@ -4,6 +4,8 @@
 //! may touch several of them.
 
 pub mod admin;
+mod backfill;
+pub use backfill::{BackfillProgress, ObjectProgress};
 mod consume;
 mod dead;
 mod envelope;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::consume::script;
-use super::{Queue, QueueError};
+use super::{BackfillProgress, ObjectProgress, Queue, QueueError};
 
 /// Which lease operation to run.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +87,7 @@ impl Queue {
         lease: &str,
         object: &str,
         cursor: &str,
-        progress: &[(String, String)],
+        progress: Option<(&str, &ObjectProgress)>,
     ) -> Result<bool, QueueError> {
         let script = script(include_str!("lua/cursor.lua"));
         let mut invocation = script.prepare_invoke();
@@ -97,7 +97,7 @@ impl Queue {
             .key(self.keys.backfill())
             .arg(lease)
             .arg(cursor);
-        for (field, value) in progress {
+        for (field, value) in progress.map(|(o, p)| p.fields(o)).unwrap_or_default() {
             invocation.arg(field).arg(value);
         }
         let mut conn = self.conn.clone();
@@ -105,23 +105,47 @@ impl Queue {
         Ok(written == 1)
     }
 
-    /// The backfill's progress fields (`<object>:done`, `<object>:count`, …).
-    pub async fn backfill_progress(&self) -> Result<HashMap<String, String>, QueueError> {
+    /// The backfill's progress, per object type.
+    pub async fn backfill_progress(&self) -> Result<BackfillProgress, QueueError> {
         let mut conn = self.conn.clone();
         let mut all = redis::cmd("HGETALL");
         all.arg(self.keys.backfill());
-        self.bounded(all.query_async(&mut conn)).await
+        let fields: HashMap<String, String> = self.bounded(all.query_async(&mut conn)).await?;
+        Ok(BackfillProgress::decode(&fields))
     }
 
-    /// Records that a poll cycle finished at `at`, for the operator's `status.lastPollTime`.
+    /// Records that a poll cycle finished at `at`, for the operator's `status.lastPollTime`
+    /// and its scale-to-zero (a poll due wakes a worker); read back by `decode_poll_time`.
     pub async fn record_poll(&self, at: jiff::Timestamp) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
         self.bounded(
             redis::cmd("SET")
                 .arg(self.keys.last_poll())
-                .arg(at.to_string())
+                .arg(encode_poll_time(at))
                 .query_async::<()>(&mut conn),
         )
         .await
+    }
+}
+
+/// The poll record as stored: RFC 3339.
+fn encode_poll_time(at: jiff::Timestamp) -> String {
+    at.to_string()
+}
+
+/// The poll record read back; one that does not parse counts as never polled.
+pub(super) fn decode_poll_time(text: &str) -> Option<jiff::Timestamp> {
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_record_round_trips_and_garbage_reads_as_never_polled() {
+        let at: jiff::Timestamp = "2026-11-23T10:00:00.123456789Z".parse().unwrap();
+        assert_eq!(decode_poll_time(&encode_poll_time(at)), Some(at));
+        assert_eq!(decode_poll_time("yesterday"), None);
     }
 }

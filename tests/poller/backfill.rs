@@ -48,8 +48,8 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = stream_len(&q).await;
     let progress = q.backfill_progress().await.unwrap();
-    assert!(!progress.contains_key("orders:done"));
-    let counted: u64 = progress["orders:count"].parse().unwrap();
+    assert!(!progress.object("orders").done);
+    let counted = progress.object("orders").count;
     let resume = cursor(&q, "backfill:orders").await.unwrap();
     let resume_id: u64 = resume.id.parse().unwrap();
     assert_eq!(counted, resume_id, "progress is saved with the cursor");
@@ -71,9 +71,10 @@ async fn a_backfill_of_50000_orders_completes_and_resumes_after_a_kill() {
     let report = b.backfill(&lease_b).await.unwrap();
     let second_part = resumed.elapsed();
     let progress = q.backfill_progress().await.unwrap();
-    assert_eq!(progress["orders:done"], "1");
-    assert_eq!(progress["orders:count"], "50000");
-    assert_eq!(progress["customers:done"], "1");
+    assert!(progress.object("orders").done);
+    assert!(progress.object("orders").finished_at.is_some());
+    assert_eq!(progress.object("orders").count, 50000);
+    assert!(progress.object("customers").done);
     assert_eq!(
         report.objects,
         50_000 - counted,
@@ -133,5 +134,5 @@ async fn a_resumed_backfill_finds_a_smaller_id_listed_after_the_cursor_in_its_se
         assert_eq!(seen.get(&format!("orders:{id}")), Some(&1), "order {id}");
     }
     let progress = q.backfill_progress().await.unwrap();
-    assert_eq!(progress["orders:count"], "4");
+    assert_eq!(progress.object("orders").count, 4);
 }

@@ -29,7 +29,7 @@ async fn ten_thousand_orders_with_one_updated_at_over_many_pages_none_skipped() 
         let q = queue(&redis);
         let start = Cursor::at(ago(120)).to_text();
         assert!(
-            q.save_cursor(&lease.value(), "orders", &start, &[])
+            q.save_cursor(&lease.value(), "orders", &start, None)
                 .await
                 .unwrap()
         );
@@ -81,7 +81,7 @@ async fn a_poller_killed_mid_pagination_is_resumed_by_the_next_and_nothing_is_lo
     let lease_a = a.acquire().await.unwrap().unwrap();
     let start = Cursor::at(ago(400));
     assert!(
-        q.save_cursor(&lease_a.value(), "orders", &start.to_text(), &[])
+        q.save_cursor(&lease_a.value(), "orders", &start.to_text(), None)
             .await
             .unwrap()
     );
@@ -120,7 +120,7 @@ async fn a_poller_killed_mid_pagination_is_resumed_by_the_next_and_nothing_is_lo
     assert!(lease_b.token > a_value.split(':').next().unwrap().parse().unwrap());
     // …and the dead pod's cursor writes are fenced off.
     assert!(
-        !q.save_cursor(&a_value, "orders", "2099-01-01T00:00:00Z|1", &[])
+        !q.save_cursor(&a_value, "orders", "2099-01-01T00:00:00Z|1", None)
             .await
             .unwrap()
     );
@@ -164,7 +164,7 @@ async fn a_poller_whose_lease_is_taken_stops_mid_wait_and_cannot_move_the_cursor
     let lease_a = a.acquire().await.unwrap().unwrap();
     let start = Cursor::at(ago(120));
     assert!(
-        q.save_cursor(&lease_a.value(), "orders", &start.to_text(), &[])
+        q.save_cursor(&lease_a.value(), "orders", &start.to_text(), None)
             .await
             .unwrap()
     );

@@ -70,7 +70,7 @@ async fn with_a_fifth_of_webhooks_dropped_one_poll_cycle_brings_every_object_up_
         let start = syncline::poller::cursor::Cursor::at(ago(300)).to_text();
         assert!(
             p.queue
-                .save_cursor(&lease.value(), object, &start, &[])
+                .save_cursor(&lease.value(), object, &start, None)
                 .await
                 .unwrap()
         );

@@ -15,3 +15,4 @@ mod shopify;
 mod standard;
 mod too_large;
 mod woocommerce;
+mod worker_agrees;

@@ -239,12 +239,12 @@ fn a_poll_is_due_when_never_run_or_an_interval_ago() {
         ..PollingSpec::default()
     };
     let now: Timestamp = "2026-12-01T10:00:30Z".parse().unwrap();
+    let at = |t: &str| Some(t.parse::<Timestamp>().unwrap());
     assert!(poll_due(&polling, None, now));
-    assert!(poll_due(&polling, Some("2026-12-01T10:00:00Z"), now));
-    assert!(!poll_due(&polling, Some("2026-12-01T10:00:01Z"), now));
-    assert!(poll_due(&polling, Some("garbage"), now));
+    assert!(poll_due(&polling, at("2026-12-01T10:00:00Z"), now));
+    assert!(!poll_due(&polling, at("2026-12-01T10:00:01Z"), now));
     assert!(
-        !poll_due(&polling, Some("2026-12-01T10:05:00Z"), now),
+        !poll_due(&polling, at("2026-12-01T10:05:00Z"), now),
         "a clock ahead"
     );
 }

@@ -1,49 +1,38 @@
 //! The poller's side of status, pure: `lastPollTime` and the backfill's progress, read from
-//! what the poller records in Redis.
+//! what the poller records in Redis (decoded by `queue`: `QueueSample`).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::Timestamp;
 
 use crate::api::BackfillStatus;
+use crate::queue::BackfillProgress;
 use crate::queue::admin::QueueSample;
 
 /// `lastPollTime`: the poller's record when Redis was read and holds one, else what status
 /// had.
 pub fn last_poll_time(sample: Option<&QueueSample>, stored: Option<&Time>) -> Option<Time> {
     sample
-        .and_then(|s| s.last_poll.as_deref())
-        .and_then(|t| t.parse::<Timestamp>().ok())
+        .and_then(|s| s.last_poll)
         .map(Time)
         .or_else(|| stored.cloned())
 }
 
 /// The backfill's progress over `objects` (None when the pipeline asks for no backfill).
-pub fn backfill(objects: &[String], progress: &BTreeMap<String, String>) -> BackfillStatus {
-    let imported = objects
+pub fn backfill(objects: &[String], progress: &BackfillProgress) -> BackfillStatus {
+    let each: Vec<_> = objects.iter().map(|o| (o, progress.object(o))).collect();
+    let imported = each
         .iter()
-        .filter_map(|o| progress.get(&format!("{o}:count"))?.parse::<i64>().ok())
-        .sum();
-    let completed_objects: Vec<String> = objects
+        .map(|(_, p)| i64::try_from(p.count).unwrap_or(i64::MAX))
+        .fold(0i64, i64::saturating_add);
+    let completed_objects: Vec<String> = each
         .iter()
-        .filter(|o| progress.get(&format!("{o}:done")).is_some_and(|d| d == "1"))
-        .cloned()
+        .filter(|(_, p)| p.done)
+        .map(|(o, _)| (*o).clone())
         .collect();
     let complete = !objects.is_empty() && completed_objects.len() == objects.len();
     let finished_at = complete
-        .then(|| {
-            objects
-                .iter()
-                .filter_map(|o| {
-                    progress
-                        .get(&format!("{o}:finishedAt"))?
-                        .parse::<Timestamp>()
-                        .ok()
-                })
-                .max()
-        })
+        .then(|| each.iter().filter_map(|(_, p)| p.finished_at).max())
         .flatten()
         .map(Time);
     BackfillStatus {
@@ -86,11 +75,25 @@ pub fn backfill_status(
 mod tests {
     use super::*;
 
-    fn progress(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+    use k8s_openapi::jiff::Timestamp;
+
+    use crate::queue::ObjectProgress;
+
+    /// What the poller would have recorded: per object, a running count or a finish.
+    fn progress(objects: &[(&str, ObjectProgress)]) -> BackfillProgress {
+        let mut progress = BackfillProgress::default();
+        for (object, p) in objects {
+            progress.set(object, p.clone());
+        }
+        progress
+    }
+
+    fn running(n: u64) -> ObjectProgress {
+        ObjectProgress::running(n)
+    }
+
+    fn finished(n: u64, at: &str) -> ObjectProgress {
+        ObjectProgress::finished(n, at.parse().unwrap())
     }
 
     fn objects() -> Vec<String> {
@@ -101,29 +104,21 @@ mod tests {
     fn progress_sums_counts_and_completes_when_every_object_is_done() {
         let running = backfill(
             &objects(),
-            &progress(&[("orders:count", "1200"), ("customers:count", "30")]),
+            &progress(&[("orders", running(1200)), ("customers", running(30))]),
         );
         assert_eq!(running.imported, 1230);
         assert!(!running.complete && running.finished_at.is_none());
         let half = backfill(
             &objects(),
-            &progress(&[
-                ("orders:count", "5000"),
-                ("orders:done", "1"),
-                ("orders:finishedAt", "2026-11-23T10:00:00Z"),
-            ]),
+            &progress(&[("orders", finished(5000, "2026-11-23T10:00:00Z"))]),
         );
         assert_eq!(half.completed_objects, vec!["orders".to_string()]);
         assert!(!half.complete);
         let done = backfill(
             &objects(),
             &progress(&[
-                ("orders:count", "5000"),
-                ("orders:done", "1"),
-                ("orders:finishedAt", "2026-11-23T10:00:00Z"),
-                ("customers:count", "70"),
-                ("customers:done", "1"),
-                ("customers:finishedAt", "2026-11-23T10:05:00Z"),
+                ("orders", finished(5000, "2026-11-23T10:00:00Z")),
+                ("customers", finished(70, "2026-11-23T10:05:00Z")),
             ]),
         );
         assert!(done.complete);
@@ -137,13 +132,13 @@ mod tests {
     #[test]
     fn a_running_import_writes_at_a_bounded_rate_but_milestones_at_once() {
         let t = |s: i64| Time(Timestamp::from_second(1_800_000_000 + s).unwrap());
-        let sample = |pairs: &[(&str, &str)]| QueueSample {
-            backfill: progress(pairs),
+        let sample = |objects: &[(&str, ObjectProgress)]| QueueSample {
+            backfill: progress(objects),
             ..QueueSample::default()
         };
         let objects = objects();
-        let stored = backfill(&objects, &progress(&[("orders:count", "100")]));
-        let moved = sample(&[("orders:count", "900")]);
+        let stored = backfill(&objects, &progress(&[("orders", running(100))]));
+        let moved = sample(&[("orders", running(900))]);
         let every = Duration::from_secs(30);
         let keep = backfill_status(
             Some(&objects),
@@ -167,7 +162,7 @@ mod tests {
             every,
         );
         assert_eq!(later.unwrap().imported, 900);
-        let finished = sample(&[("orders:count", "950"), ("orders:done", "1")]);
+        let finished = sample(&[("orders", finished(950, "2026-11-23T10:00:00Z"))]);
         let milestone = backfill_status(
             Some(&objects),
             Some(&finished),
@@ -194,7 +189,7 @@ mod tests {
     fn last_poll_time_comes_from_redis_or_stays() {
         let stored = Time("2026-11-23T09:00:00Z".parse().unwrap());
         let sample = QueueSample {
-            last_poll: Some("2026-11-23T10:00:00Z".into()),
+            last_poll: Some("2026-11-23T10:00:00Z".parse().unwrap()),
             ..QueueSample::default()
         };
         assert_eq!(
@@ -205,10 +200,7 @@ mod tests {
             "2026-11-23T10:00:00Z"
         );
         assert_eq!(last_poll_time(None, Some(&stored)), Some(stored.clone()));
-        let garbage = QueueSample {
-            last_poll: Some("yesterday".into()),
-            ..QueueSample::default()
-        };
-        assert_eq!(last_poll_time(Some(&garbage), Some(&stored)), Some(stored));
+        let never = QueueSample::default();
+        assert_eq!(last_poll_time(Some(&never), Some(&stored)), Some(stored));
     }
 }
