@@ -6,9 +6,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
-use support::helm::{CHART, helm, template};
+use support::helm::{CHART, field, helm, template, wait_for_field};
 use support::{ControlPlane, Mode};
 
 const NS: &str = "syncline-system";
@@ -31,34 +29,11 @@ fn the_chart_ships_the_generated_crd_and_rbac() {
     );
 }
 
+const OPERATOR: [&str; 4] = ["deploy", "syncline-operator", "-n", NS];
+
 /// A field of the operator Deployment, by JSONPath.
 fn operator_field(cp: &ControlPlane, jsonpath: &str) -> String {
-    let path = format!("jsonpath={jsonpath}");
-    let args = [
-        "get",
-        "deploy",
-        "syncline-operator",
-        "-n",
-        NS,
-        "-o",
-        path.as_str(),
-    ];
-    cp.kubectl(&args).1.trim().to_string()
-}
-
-fn wait_for(cp: &ControlPlane, what: &str, jsonpath: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let got = operator_field(cp, jsonpath);
-        if got == want {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: got {got:?}, want {want:?}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    field(cp, &OPERATOR, jsonpath)
 }
 
 #[tokio::test]
@@ -92,7 +67,7 @@ async fn helm_install_upgrade_and_uninstall_on_a_real_cluster() {
         "--timeout=30s",
     ]);
     assert!(ok, "{err}");
-    wait_for(&cp, "two operator pods", "{.status.readyReplicas}", "2");
+    wait_for_field(&cp, &OPERATOR, "{.status.readyReplicas}", "2");
     let args = operator_field(&cp, "{.spec.template.spec.containers[0].args}");
     assert!(args.contains("--leader-election"), "{args}");
     let (_, events, _) = cp.kubectl(&["get", "events", "-n", NS]);
@@ -123,7 +98,7 @@ async fn helm_install_upgrade_and_uninstall_on_a_real_cluster() {
             "image.tag=0.2.0",
         ],
     );
-    wait_for(&cp, "one replica", "{.spec.replicas}", "1");
+    wait_for_field(&cp, &OPERATOR, "{.spec.replicas}", "1");
     let spec = operator_field(
         &cp,
         "{.spec.template.spec.containers[0].args} {.spec.template.spec.containers[0].image}",

@@ -62,3 +62,28 @@ pub fn kinds(docs: &[serde_json::Value]) -> Vec<String> {
         .filter_map(|d| d["kind"].as_str().map(str::to_string))
         .collect()
 }
+
+/// `kubectl get <what> -o jsonpath=<jsonpath>`, trimmed.
+pub fn field(cp: &ControlPlane, what: &[&str], jsonpath: &str) -> String {
+    let path = format!("jsonpath={jsonpath}");
+    let mut args = vec!["get"];
+    args.extend_from_slice(what);
+    args.extend(["-o", path.as_str()]);
+    cp.kubectl(&args).1.trim().to_string()
+}
+
+/// Waits up to 90 s for `field` to read `want`.
+pub fn wait_for_field(cp: &ControlPlane, what: &[&str], jsonpath: &str, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let got = field(cp, what, jsonpath);
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what:?} {jsonpath}: got {got:?}, want {want:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
