@@ -144,9 +144,11 @@ async fn main() {
             );
             last_report = Instant::now();
         }
+        // On 2 cores the KWOK control plane itself (the API server and the controller
+        // manager making ReplicaSets and pods) brings up about 2-3 pipelines a second.
         assert!(
-            started.elapsed() < Duration::from_secs(1800),
-            "not all Ready within 30 minutes ({ready}/{n})"
+            started.elapsed() < Duration::from_secs(3600),
+            "not all Ready within an hour ({ready}/{n})"
         );
         tokio::time::sleep(Duration::from_secs(3)).await;
     }

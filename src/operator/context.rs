@@ -200,11 +200,18 @@ impl Context {
             .remove(key);
     }
 
-    pub fn remember_status(&self, key: &str, status: &crate::api::SyncPipelineStatus) {
-        self.statuses
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_string(), (status.clone(), std::time::Instant::now()));
+    /// Remembers `status` as written for `key` now, and lets go of what was written longer
+    /// than `within` ago: past that it is no longer consulted, and kept it would be one more
+    /// copy of every pipeline's status.
+    pub fn remember_status(
+        &self,
+        key: &str,
+        status: &crate::api::SyncPipelineStatus,
+        within: Duration,
+    ) {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
+        statuses.retain(|_, (_, at)| at.elapsed() < within);
+        statuses.insert(key.to_string(), (status.clone(), std::time::Instant::now()));
     }
 
     /// Counts one more failure in a row and returns the delay before the next try:

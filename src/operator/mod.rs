@@ -270,6 +270,7 @@ fn controller(
     let (pipeline_store, pipeline_writer) = reflector::store();
     let pipeline_events = watcher(Api::<SyncPipeline>::all(client.clone()), pipelines)
         .default_backoff()
+        .modify(|p| p.managed_fields_mut().clear())
         .reflect(pipeline_writer)
         .applied_objects()
         .predicate_filter(triggers::pipeline, Default::default());

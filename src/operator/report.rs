@@ -80,7 +80,7 @@ pub async fn write_status(
         count_write(ctx);
     }
 
-    ctx.remember_status(&key, new);
+    ctx.remember_status(&key, new, CACHE_LAG);
     let regarding = p.object_ref(&());
     for c in status::transitions(p.status.as_ref(), new) {
         publish_transition(ctx, &regarding, &c).await;
