@@ -30,7 +30,7 @@ fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
 }
 
 /// The version that moves when someone else changes what we applied.
-pub(super) fn version<K: Resource>(obj: &K) -> Option<String> {
+fn version<K: Resource>(obj: &K) -> Option<String> {
     match obj.meta().generation {
         Some(g) if g > 0 => Some(format!("generation {g}")),
         _ => obj.meta().resource_version.clone(),

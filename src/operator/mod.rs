@@ -195,9 +195,9 @@ async fn ready_once_synced(store: Store<SyncPipeline>, phase: Arc<Phase>) {
     }
 }
 
-/// A reflector over the children of one kind the operator owns, without what reconcile
-/// never reads (managed fields, `Cached::slim`). It feeds the store reconcile reads from,
-/// and the controller with the events whose `fingerprint` moved (see triggers).
+/// A reflector over the children of one kind the operator owns (managed fields and what
+/// else reconcile never reads dropped: `Cached::slim`), feeding the store reconcile reads from, and the controller with
+/// the events whose `fingerprint` moved (see triggers).
 fn owned_children<K>(
     client: &kube::Client,
     fingerprint: fn(&K) -> u64,

@@ -177,11 +177,12 @@ async fn apply_pipeline(p: &SyncPipeline, ctx: &Context) -> Result<Action, Recon
     announce_scaling(p, ctx, stored_workers, &observed.scaling).await;
     write_status(p, ctx, &new_status).await?;
 
+    let status_now = new_status.clone();
+    hand_to_sampler(p, ctx, redis, observed, status_now, paused);
     let ready = new_status
         .conditions
         .iter()
         .any(|c| c.type_ == crate::api::condition::READY && c.status == "True");
-    hand_to_sampler(p, ctx, redis, observed, new_status, paused);
     Ok(Action::requeue(requeue_after(&ctx.settings, ready, paused)))
 }
 

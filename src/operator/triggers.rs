@@ -29,10 +29,14 @@ fn hash<T: Hash + ?Sized>(t: &T) -> u64 {
     h.finish()
 }
 
-/// What an apply would have to undo: the version apply compares (the spec's generation
-/// where the kind keeps one, else its resourceVersion).
+/// What an apply would have to undo: the spec's generation where the kind keeps one,
+/// else any change at all (its resourceVersion).
 pub fn spec_version<K: Resource>(obj: &K) -> u64 {
-    hash(&super::apply::version(obj))
+    let meta = obj.meta();
+    match meta.generation {
+        Some(g) if g > 0 => hash(&g),
+        _ => hash(&meta.resource_version),
+    }
 }
 
 /// A Deployment as reconcile reads it: its spec's generation and the view its condition

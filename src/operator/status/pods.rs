@@ -6,7 +6,7 @@
 //! ResourceQuota, an admission webhook), which the Deployment reports as `ReplicaFailure`.
 //! Pure: reconcile lists the pods only while a Deployment is unavailable.
 
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 
 use super::{Cond, reason};
@@ -119,14 +119,12 @@ pub struct DeploymentView {
 
 impl DeploymentView {
     pub fn of(d: &Deployment) -> Self {
-        // Borrowed, not cloned: this runs on every Deployment event (see triggers).
-        let count =
-            |f: fn(&DeploymentStatus) -> Option<i32>| d.status.as_ref().and_then(f).unwrap_or(0);
+        let status = d.status.clone().unwrap_or_default();
         Self {
             wanted: d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            replicas: count(|s| s.replicas),
-            ready: count(|s| s.ready_replicas),
-            available: count(|s| s.available_replicas),
+            replicas: status.replicas.unwrap_or(0),
+            ready: status.ready_replicas.unwrap_or(0),
+            available: status.available_replicas.unwrap_or(0),
             trouble: replica_failure(d),
         }
     }
